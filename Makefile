@@ -1,0 +1,51 @@
+# Two commands for a fresh machine (Python >= 3.10, no GPU): `make book` and `make test`.
+# Both create .venv and install the pinned versions (constraints.txt) first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CONSTRAINTS ?= constraints.txt
+# Offline data: use the folder beside the checkout when it is there, unless REPLICATE_DATA is set.
+export REPLICATE_DATA ?= $(if $(wildcard ../shared/data/mnist),$(abspath ../shared/data),)
+# One torch thread: the printed numbers depend on the reduction order, and 2 threads on 2 cores were 5-18x slower.
+export REPLICATE_THREADS ?= 1
+export OMP_NUM_THREADS ?= 1
+export PYDEVD_DISABLE_FILE_VALIDATION = 1
+NOTEBOOKS := $(shell find book -name '*.py' -not -path '*/_build/*' | sort)
+
+.PHONY: book test unit nbval build notebooks sync clean
+
+$(BIN)/.installed: pyproject.toml $(CONSTRAINTS)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c $(CONSTRAINTS) -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
+	touch $@
+
+## make book: the HTML book in _build/html, from the executed notebooks (a clean build, warnings are errors)
+book: $(BIN)/.installed
+	rm -rf _build
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "open _build/html/index.html"
+
+## make test: unit tests, every notebook at smoke and its paper dry run, nbval at the stored parameters, the book
+test: $(BIN)/.installed unit nbval book
+
+unit: $(BIN)/.installed
+	$(BIN)/python -m pytest tests -n 2 -q
+
+nbval: $(BIN)/.installed
+	$(BIN)/python -m pytest --nbval-lax --sanitize-with .nbval-sanitize.cfg -n 2 --dist loadscope book -q
+
+## make notebooks: execute every notebook at its stored parameters (cpu) into its .ipynb, for publishing
+notebooks: $(BIN)/.installed
+	for nb in $(NOTEBOOKS); do \
+	  $(BIN)/jupytext --to ipynb -q "$$nb" && \
+	  (cd "$$(dirname "$$nb")" && $(abspath $(BIN))/papermill --no-progress-bar "$$(basename "$${nb%.py}").ipynb" "$$(basename "$${nb%.py}").ipynb" 2>&1 | grep -v WARNING) || exit 1; \
+	done
+
+## make sync: regenerate each .ipynb's cells from its text twin, keeping outputs
+sync: $(BIN)/.installed
+	$(BIN)/jupytext --sync $(NOTEBOOKS)
+
+clean:
+	rm -rf _build runs

@@ -1,0 +1,1 @@
+"""One module per paper: what only that paper needs."""

@@ -1,0 +1,470 @@
+"""Sharpness: the extreme eigenvalues of the loss Hessian (or Gauss-Newton matrix) over a data set.
+
+The loss is the mean over a whole data set (or a fixed subset) X, y, evaluated in chunks:
+
+    L(θ) = Σ_c (n_c / n) · L_c(θ),   L_c = loss_fn(model(X_c; θ), y_c)  (a mean over the chunk),
+
+so H v = Σ_c (n_c / n) ∇²L_c(θ) v exactly, whatever the chunk sizes. Curvature-vector products act on
+the flattened trainable parameters (``requires_grad=True``, in ``named_parameters()`` order):
+
+* ``curvature="hessian"``: H v, forward-over-reverse (``jvp`` of ``grad``, torch.func) by default, or
+  reverse-over-reverse (``torch.autograd.grad`` with ``create_graph``): ``hvp_mode="double_backward"``.
+  If the fast path raises, the operator warns, names the reason and falls back to double backward.
+* ``curvature="gauss_newton"``: G v = Jᵀ H_out J v, J the Jacobian of the outputs, H_out the Hessian of
+  the loss w.r.t. the outputs. For ``losses.mse`` (L = 1/(2m) Σ‖f − y‖²), G = JᵀJ/m, whose nonzero
+  eigenvalues are those of the empirical NTK Θ = JJᵀ/m (the catapult paper's λ0).
+
+Eigenvalues come from Lanczos with full reorthogonalisation (tridiagonal eigenproblem in float64) or
+from power iteration. Nothing about the model changes: parameters are read, never written; buffers
+(BatchNorm running statistics, ``num_batches_tracked``) are cloned inside every evaluation so the
+model's own are never touched; train/eval flags are set from ``bn_mode`` and restored afterwards.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, grad, hessian, jacrev, jvp, vjp
+
+LossFn = Callable[[Tensor, Tensor], Tensor]
+
+CURVATURES = ("hessian", "gauss_newton")
+HVP_MODES = ("forward_over_reverse", "double_backward")
+BN_MODES = ("train", "eval")
+METHODS = ("lanczos", "power")
+WHICH = ("largest", "smallest")
+
+# Modules whose forward depends on model.train()/eval(): with any of these, bn_mode must be given.
+_MODE_DEPENDENT = (nn.modules.batchnorm._NormBase, nn.modules.dropout._DropoutNd)
+
+
+def _check(name: str, value: object, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {list(allowed)}; got {value!r}")
+
+
+@contextmanager
+def _model_mode(model: nn.Module, bn_mode: str | None) -> Iterator[None]:
+    """Set train/eval for the whole model from bn_mode; restore every module's own flag afterwards."""
+    if bn_mode is not None:
+        _check("bn_mode", bn_mode, BN_MODES)
+    stateful = [m for m in model.modules() if isinstance(m, _MODE_DEPENDENT)]
+    if stateful and bn_mode is None:
+        names = sorted({type(m).__name__ for m in stateful})
+        raise ValueError(f"bn_mode must be 'train' or 'eval' for a model with {', '.join(names)}; got None")
+    if bn_mode == "train" and any(isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0 for m in stateful):
+        raise ValueError("bn_mode='train' with active Dropout makes the curvature random; use bn_mode='eval'")
+    flags = [(m, m.training) for m in model.modules()]
+    try:
+        if bn_mode is not None:
+            model.train(bn_mode == "train")
+        yield
+    finally:
+        for m, flag in flags:
+            m.training = flag
+
+
+class CurvatureOperator:
+    """v ↦ A v on flat parameter vectors, A the Hessian or Gauss-Newton matrix of the chunk-weighted mean loss.
+
+    Use inside ``curvature_operator(...)`` (which sets and restores the model's train/eval flags).
+    Counts its products in ``n_matvecs``; ``fallback_reason`` says why the fast path was abandoned.
+    """
+
+    def __init__(self, model: nn.Module, loss_fn: LossFn, X: Tensor, y: Tensor, *, curvature: str,
+                 chunk_size: int | None, hvp_mode: str) -> None:
+        _check("curvature", curvature, CURVATURES)
+        _check("hvp_mode", hvp_mode, HVP_MODES)
+        if X.shape[0] == 0:
+            raise ValueError("X must hold at least one sample; got an empty data set")
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"y must have as many samples as X ({X.shape[0]}); got {y.shape[0]}")
+        if chunk_size is not None and chunk_size < 1:
+            raise ValueError(f"chunk_size must be a positive integer or None; got {chunk_size}")
+        self.model, self.loss_fn, self.curvature, self.hvp_mode = model, loss_fn, curvature, hvp_mode
+        named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
+        if not named:
+            raise ValueError("model must have at least one parameter with requires_grad=True")
+        self.names = [k for k, _ in named]
+        self.params = {k: p.detach() for k, p in named}
+        self.frozen = {k: p.detach() for k, p in model.named_parameters() if not p.requires_grad}
+        self.buffers = dict(model.named_buffers())
+        self.shapes = [p.shape for _, p in named]
+        self.sizes = [p.numel() for _, p in named]
+        self.n_params = sum(self.sizes)
+        first = named[0][1]
+        self.dtype, self.device = first.dtype, first.device
+        n = X.shape[0]
+        step = n if chunk_size is None else chunk_size
+        self.chunks = [(X[i:i + step].to(self.device), y[i:i + step].to(self.device), min(step, n - i) / n)
+                       for i in range(0, n, step)]
+        self.n_matvecs = 0
+        self.fallback_reason: str | None = None
+        with torch.no_grad():
+            self.loss = sum(w * self._loss(self.params, xc, yc) for xc, yc, w in self.chunks).item()
+        if not math.isfinite(self.loss):
+            raise ValueError(f"loss must be finite at the given parameters; got {self.loss}")
+
+    # -- functional pieces ------------------------------------------------------------------------
+    def _forward(self, params: dict[str, Tensor], x: Tensor) -> Tensor:
+        # Buffers are cloned inside the (possibly transformed) function: stateful layers then update the
+        # clones, never the model's own buffers, and torch.func accepts the in-place update.
+        buffers = {k: b.clone() for k, b in self.buffers.items()}
+        return functional_call(self.model, (params, self.frozen, buffers), (x,))
+
+    def _loss(self, params: dict[str, Tensor], x: Tensor, y: Tensor) -> Tensor:
+        return self.loss_fn(self._forward(params, x), y)
+
+    def unflatten(self, v: Tensor) -> dict[str, Tensor]:
+        """Flat vector → dict of parameter-shaped views."""
+        return {k: t.view(s) for k, t, s in zip(self.names, v.split(self.sizes), self.shapes)}
+
+    def flatten(self, d: dict[str, Tensor]) -> Tensor:
+        """Dict of parameter-shaped tensors → flat vector."""
+        return torch.cat([d[k].reshape(-1) for k in self.names])
+
+    # -- per-chunk products ------------------------------------------------------------------------
+    def _hvp_func(self, v: dict[str, Tensor], x: Tensor, y: Tensor) -> dict[str, Tensor]:
+        return jvp(grad(lambda p: self._loss(p, x, y)), (self.params,), (v,))[1]
+
+    def _hvp_autograd(self, v: dict[str, Tensor], x: Tensor, y: Tensor) -> dict[str, Tensor]:
+        p = {k: t.detach().requires_grad_() for k, t in self.params.items()}
+        with torch.enable_grad():
+            g = torch.autograd.grad(self._loss(p, x, y), list(p.values()), create_graph=True)
+            dot = sum((gi * v[k]).sum() for gi, k in zip(g, p))
+            hv = torch.autograd.grad(dot, list(p.values()), allow_unused=True)
+        return {k: torch.zeros_like(p[k]) if h is None else h for k, h in zip(p, hv)}
+
+    def _gnvp_func(self, v: dict[str, Tensor], x: Tensor, y: Tensor) -> dict[str, Tensor]:
+        out, jv = jvp(lambda p: self._forward(p, x), (self.params,), (v,))
+        h_jv = jvp(grad(lambda o: self.loss_fn(o, y)), (out.detach(),), (jv,))[1]
+        return vjp(lambda p: self._forward(p, x), self.params)[1](h_jv)[0]
+
+    def _gnvp_autograd(self, v: dict[str, Tensor], x: Tensor, y: Tensor) -> dict[str, Tensor]:
+        p = {k: t.detach().requires_grad_() for k, t in self.params.items()}
+        with torch.enable_grad():
+            out = self._forward(p, x)
+            # J v by the double-vjp trick: u ↦ Jᵀu is linear, so ∂/∂u ⟨Jᵀu, v⟩ = J v.
+            u = torch.zeros_like(out, requires_grad=True)
+            jtu = torch.autograd.grad(out, list(p.values()), u, create_graph=True, allow_unused=True)
+            jv = torch.autograd.grad(sum((g * v[k]).sum() for g, k in zip(jtu, p) if g is not None), u)[0]
+            o = out.detach().requires_grad_()
+            go = torch.autograd.grad(self.loss_fn(o, y), o, create_graph=True)[0]
+            h_jv = torch.autograd.grad(go, o, jv)[0]
+            gv = torch.autograd.grad(out, list(p.values()), h_jv, allow_unused=True)
+        return {k: torch.zeros_like(p[k]) if g is None else g for k, g in zip(p, gv)}
+
+    def _chunk_product(self, v: dict[str, Tensor], x: Tensor, y: Tensor) -> dict[str, Tensor]:
+        fast = {"hessian": self._hvp_func, "gauss_newton": self._gnvp_func}[self.curvature]
+        slow = {"hessian": self._hvp_autograd, "gauss_newton": self._gnvp_autograd}[self.curvature]
+        if self.hvp_mode == "double_backward":
+            return slow(v, x, y)
+        try:
+            return fast(v, x, y)
+        except RuntimeError as err:
+            self.fallback_reason = f"forward_over_reverse raised {type(err).__name__}: {str(err).splitlines()[0]}"
+            warnings.warn(f"{self.fallback_reason}; falling back to double_backward", RuntimeWarning, stacklevel=4)
+            self.hvp_mode = "double_backward"
+            return slow(v, x, y)
+
+    def __call__(self, v: Tensor) -> Tensor:
+        """A v for a flat vector v (model dtype and device); exact chunk-size weighting."""
+        vd = self.unflatten(v.to(self.dtype))
+        out = torch.zeros(self.n_params, dtype=self.dtype, device=self.device)
+        for x, y, w in self.chunks:
+            out.add_(self.flatten(self._chunk_product(vd, x, y)), alpha=w)
+        self.n_matvecs += 1
+        return out
+
+
+@contextmanager
+def curvature_operator(model: nn.Module, loss_fn: LossFn, X: Tensor, y: Tensor, *, curvature: str = "hessian",
+                       chunk_size: int | None = None, bn_mode: str | None = None,
+                       hvp_mode: str = "forward_over_reverse") -> Iterator[CurvatureOperator]:
+    """Context giving the matrix-free operator v ↦ A v; the model's train/eval flags are restored on exit.
+
+    ``bn_mode`` ('train' | 'eval') sets the whole model's mode; it is required when the model has BatchNorm
+    or Dropout. In 'train' mode BatchNorm uses each chunk's batch statistics, so chunking changes the
+    function itself: use ``chunk_size=None`` (or 'eval') for BatchNorm models.
+    """
+    with _model_mode(model, bn_mode):
+        yield CurvatureOperator(model, loss_fn, X, y, curvature=curvature, chunk_size=chunk_size, hvp_mode=hvp_mode)
+
+
+def hvp(model: nn.Module, loss_fn: LossFn, X: Tensor, y: Tensor, v: Tensor, **kwargs) -> Tensor:
+    """One product A v with a flat vector v (keywords as in ``curvature_operator``)."""
+    with curvature_operator(model, loss_fn, X, y, **kwargs) as op:
+        return op(v)
+
+
+# ------------------------------------------------------------------------------------------------
+# Eigensolvers
+# ------------------------------------------------------------------------------------------------
+@dataclass
+class EigenResult:
+    """k extreme algebraic eigenpairs: descending for which='largest', ascending for which='smallest'.
+
+    residuals[i] = ‖A v_i − θ_i v_i‖ (‖v_i‖ = 1); converged[i]: residuals[i] ≤ tol·|θ_i| (see the solvers).
+    """
+
+    eigenvalues: Tensor
+    eigenvectors: Tensor  # (k, n_params), rows of unit norm, flattened as in CurvatureOperator
+    residuals: Tensor
+    converged: Tensor  # bool, per eigenvalue
+    n_matvecs: int
+    n_iter: int
+    loss: float
+    method: str
+    hvp_mode: str  # the mode actually used (after any fallback)
+    fallback_reason: str | None = None
+    history: list[float] = field(default_factory=list)  # top wanted Ritz value after each iteration
+
+    @property
+    def all_converged(self) -> bool:
+        return bool(self.converged.all())
+
+
+def _default_tol(dtype: torch.dtype) -> float:
+    return max(math.sqrt(torch.finfo(dtype).eps), 1e-6)
+
+
+def _start_vector(n: int, v0: Tensor | None, gen: torch.Generator, like: Tensor) -> Tensor:
+    if v0 is None:
+        v = torch.randn(n, generator=gen, dtype=torch.float64).to(like)
+    else:
+        v = v0.reshape(-1, n).sum(0).to(like)  # a block of previous eigenvectors: start from their sum
+        if v.shape[0] != n:
+            raise ValueError(f"v0 must have {n} entries per row; got shape {tuple(v0.shape)}")
+    norm = v.norm()
+    if not torch.isfinite(norm) or norm == 0:
+        raise ValueError("v0 must be a finite, nonzero vector")
+    return v / norm
+
+
+def lanczos(op: Callable[[Tensor], Tensor], n: int, k: int, *, which: str = "largest", tol: float,
+            max_iter: int, v0: Tensor | None, gen: torch.Generator, like: Tensor
+            ) -> tuple[Tensor, Tensor, Tensor, Tensor, int, list[float]]:
+    """Lanczos with full (twice-applied Gram-Schmidt) reorthogonalisation for k extreme eigenpairs.
+
+    Tridiagonal T_m = QᵀAQ is solved in float64 (scipy eigh_tridiagonal). Residuals come from the Lanczos
+    relation A Q s = Q T s + β_m q_{m+1} e_mᵀ s, i.e. ‖A y − θ y‖ = |β_m s_{m,i}| (no extra products;
+    exact up to rounding thanks to full reorthogonalisation). On breakdown (β ≈ 0: an invariant subspace)
+    the iteration continues from a fresh random vector orthogonal to Q, which finds repeated eigenvalues.
+    Converged: residual ≤ tol·max(|θ|, 100·ε·‖T‖) (the floor lets exact zero eigenvalues converge).
+    Returns (θ, Ritz vectors (k, n), residuals, converged, iterations, history).
+    """
+    Q = torch.zeros(max_iter, n, dtype=like.dtype, device=like.device)
+    alpha: list[float] = []
+    beta: list[float] = []
+    history: list[float] = []
+    q = _start_vector(n, v0, gen, like)
+    scale, tiny = 0.0, 100 * torch.finfo(like.dtype).eps
+    for j in range(max_iter):
+        Q[j] = q
+        w = op(q)
+        a = float(q @ w)
+        if not math.isfinite(a):
+            raise ValueError("the curvature-vector product is not finite at the given parameters")
+        alpha.append(a)
+        for _ in range(2):  # classical Gram-Schmidt twice ("CGS2") keeps Q orthonormal to rounding
+            w = w - Q[:j + 1].T @ (Q[:j + 1] @ w)
+        b = float(w.norm())
+        scale = max(scale, abs(a), b)
+        theta, S = scipy.linalg.eigh_tridiagonal(np.array(alpha), np.array(beta))
+        idx = np.arange(len(theta))[::-1][:k] if which == "largest" else np.arange(len(theta))[:k]
+        res = np.abs(b * S[-1, idx])
+        history.append(float(theta[idx[0]]))
+        m = j + 1
+        ok = res <= tol * np.maximum(np.abs(theta[idx]), tiny * scale)
+        if (len(idx) == k and ok.all()) or m == min(max_iter, n):
+            break
+        if b <= tiny * scale:  # invariant subspace: restart orthogonally, T gets a zero off-diagonal
+            w = torch.randn(n, generator=gen, dtype=torch.float64).to(like)
+            for _ in range(2):
+                w = w - Q[:m].T @ (Q[:m] @ w)
+            b_next, q = 0.0, w / w.norm()
+        else:
+            b_next, q = b, w / b
+        beta.append(b_next)
+    vecs = torch.from_numpy(np.ascontiguousarray(S[:, idx].T)).to(like) @ Q[:m]
+    return torch.from_numpy(theta[idx].copy()), vecs, torch.from_numpy(res), torch.from_numpy(ok), m, history
+
+
+def power_iteration(op: Callable[[Tensor], Tensor], n: int, k: int, *, which: str = "largest", tol: float,
+                    max_iter: int, v0: Tensor | None, gen: torch.Generator, like: Tensor
+                    ) -> tuple[Tensor, Tensor, Tensor, Tensor, int, list[float]]:
+    """Power iteration (k = 1) or simultaneous iteration with Rayleigh-Ritz (k > 1, all k vectors at once).
+
+    Each step: W = B V, Ritz pairs of VᵀW (float64), residuals ‖A y − λ y‖ from the same products, then
+    V ← orth(W); stops when every residual ≤ tol·|λ|. Power iteration finds the eigenvalue of largest
+    *magnitude* μ, so a first single-vector run on A finds μ; if k = 1 and μ has the wanted sign it is the
+    answer, else the run continues on B = sA + |μ|I (s = +1 for 'largest', −1 for 'smallest'), whose
+    spectrum is ≥ 0 with the wanted eigenvalues on top. The shift shrinks the relative gap and slows
+    convergence — one reason Lanczos is the default. max_iter is per run.
+    """
+    history: list[float] = []
+    n_iter = 0
+    rows = None if v0 is None else v0.reshape(-1, n).to(like)
+
+    def run(sign: float, shift: float, V: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        nonlocal n_iter
+        V = torch.linalg.qr(V.T).Q.T
+        for _ in range(max_iter):
+            W = torch.stack([sign * op(v) + shift * v for v in V])
+            T = (V @ W.T).double()
+            theta, S = torch.linalg.eigh((T + T.T) / 2)
+            theta, S = theta.flip(0), S.flip(1).to(like)
+            if not torch.isfinite(theta).all():
+                raise ValueError("the curvature-vector product is not finite at the given parameters")
+            Y, BY = S.T @ V, S.T @ W  # Ritz vectors and B times them
+            lam = sign * (theta - shift)
+            res = (BY - theta.to(like)[:, None] * Y).norm(dim=1).double()  # = ‖A y − λ y‖
+            ok = res <= tol * lam.abs()
+            n_iter += 1
+            history.append(float(lam[0]))
+            if ok.all():
+                break
+            V = torch.linalg.qr(BY.T).Q.T
+        return lam, Y, res, ok
+
+    def start(count: int) -> Tensor:
+        V = torch.randn(count, n, generator=gen, dtype=torch.float64).to(like)
+        if rows is not None:
+            V[: len(rows)] = rows[:count]
+        return V
+
+    sign = 1.0 if which == "largest" else -1.0
+    mu, y, res, ok = run(1.0, 0.0, start(1))
+    if not (k == 1 and sign * mu[0] >= 0):
+        mu, y, res, ok = run(sign, abs(float(mu[0])), start(k))
+    return mu, y, res, ok, n_iter, history
+
+
+def top_eigenvalues(model: nn.Module, loss_fn: LossFn, X: Tensor, y: Tensor, k: int = 1, *,
+                    method: str = "lanczos", which: str = "largest", curvature: str = "hessian",
+                    chunk_size: int | None = None, bn_mode: str | None = None,
+                    hvp_mode: str = "forward_over_reverse", tol: float | None = None,
+                    max_iter: int | None = None, seed: int = 0, v0: Tensor | None = None,
+                    dtype: torch.dtype | None = None) -> EigenResult:
+    """The k largest (or smallest) algebraic eigenvalues of the Hessian/Gauss-Newton matrix of the mean loss.
+
+    tol: relative residual ‖Av − θv‖ ≤ tol·|θ| (default √ε of the dtype, not below 1e-6; the eigenvalue
+    error is then ~ tol²·|θ|²/gap). max_iter: Lanczos steps (default min(n_params, 100); memory
+    max_iter × n_params) or power steps per eigenvalue (default 1000). seed: the start vector's generator.
+    v0: warm start (a previous eigenvector, or a block whose sum is used). dtype: run on a copy of the
+    model converted to this dtype (e.g. torch.float64 to validate a float32 model); data follow it.
+    """
+    _check("method", method, METHODS)
+    _check("which", which, WHICH)
+    if dtype is not None and dtype != next(model.parameters()).dtype:
+        model = copy.deepcopy(model).to(dtype)
+        X = X.to(dtype) if X.is_floating_point() else X
+        y = y.to(dtype) if y.is_floating_point() else y
+    with curvature_operator(model, loss_fn, X, y, curvature=curvature, chunk_size=chunk_size, bn_mode=bn_mode,
+                            hvp_mode=hvp_mode) as op:
+        n = op.n_params
+        if not 1 <= k <= n:
+            raise ValueError(f"k must be between 1 and the number of parameters ({n}); got {k}")
+        like = torch.empty(0, dtype=op.dtype, device=op.device)
+        tol = _default_tol(op.dtype) if tol is None else tol
+        if method == "lanczos":
+            max_iter = min(n, 100) if max_iter is None else min(max_iter, n)
+            if max_iter < k:
+                raise ValueError(f"max_iter must be at least k={k} for Lanczos; got {max_iter}")
+            solve = lanczos
+        else:
+            max_iter = 1000 if max_iter is None else max_iter
+            solve = power_iteration
+        gen = torch.Generator().manual_seed(seed)
+        vals, vecs, res, converged, n_iter, history = solve(op, n, k, which=which, tol=tol, max_iter=max_iter, v0=v0,
+                                                  gen=gen, like=like)
+        return EigenResult(eigenvalues=vals, eigenvectors=vecs, residuals=res, converged=converged,
+                           n_matvecs=op.n_matvecs, n_iter=n_iter, loss=op.loss, method=method,
+                           hvp_mode=op.hvp_mode, fallback_reason=op.fallback_reason, history=history)
+
+
+# ------------------------------------------------------------------------------------------------
+# Tracking during training
+# ------------------------------------------------------------------------------------------------
+class SharpnessTracker:
+    """Sharpness every ``every`` steps, warm-started from the previous top eigenvectors.
+
+    ``maybe_update(step, model)`` computes at steps divisible by ``every`` and records (step, λ1, n_matvecs,
+    converged) rows; ``to_frame()`` returns them as a DataFrame. Keywords go to ``top_eigenvalues``.
+    """
+
+    def __init__(self, loss_fn: LossFn, X: Tensor, y: Tensor, *, every: int, k: int = 1, **kwargs) -> None:
+        if every < 1:
+            raise ValueError(f"every must be a positive integer; got {every}")
+        self.loss_fn, self.X, self.y, self.every, self.k, self.kwargs = loss_fn, X, y, every, k, kwargs
+        self.rows: list[dict] = []
+        self.last: EigenResult | None = None
+
+    def maybe_update(self, step: int, model: nn.Module) -> EigenResult | None:
+        """Compute at multiples of ``every`` (warm start from the last eigenvectors); else return None."""
+        if step % self.every:
+            return None
+        v0 = None if self.last is None else self.last.eigenvectors
+        self.last = top_eigenvalues(model, self.loss_fn, self.X, self.y, self.k, v0=v0, **self.kwargs)
+        self.rows.append({"step": step, "eigenvalue": float(self.last.eigenvalues[0]),
+                          "n_matvecs": self.last.n_matvecs, "converged": self.last.all_converged})
+        return self.last
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["step", "eigenvalue", "n_matvecs", "converged"])
+
+
+# ------------------------------------------------------------------------------------------------
+# Dense oracles for tiny models
+# ------------------------------------------------------------------------------------------------
+def dense_curvature(model: nn.Module, loss_fn: LossFn, X: Tensor, y: Tensor, *, curvature: str = "hessian",
+                    chunk_size: int | None = None, bn_mode: str | None = None) -> Tensor:
+    """The full (n_params × n_params) Hessian or Gauss-Newton JᵀH_outJ (J by torch.func.jacrev), chunk-weighted.
+
+    A test oracle for tiny models: memory n_params², time ~n_params products. The Hessian uses
+    torch.autograd.functional.hessian, not torch.func.hessian: on torch 2.13 the latter (and
+    jacrev∘jacrev) returns a wrong, asymmetric Hessian for affine BatchNorm in train mode (vmap over
+    batch_norm's double backward), while jvp∘grad and double backward agree with each other.
+    """
+    with curvature_operator(model, loss_fn, X, y, curvature=curvature, chunk_size=chunk_size, bn_mode=bn_mode) as op:
+        flat = op.flatten(op.params)
+        total = torch.zeros(op.n_params, op.n_params, dtype=op.dtype, device=op.device)
+        for x, yc, w in op.chunks:
+            if curvature == "hessian":
+                total += w * torch.autograd.functional.hessian(lambda f: op._loss(op.unflatten(f), x, yc), flat)
+            else:
+                out = op._forward(op.params, x)
+                J = jacrev(lambda f: op._forward(op.unflatten(f), x))(flat).reshape(out.numel(), -1)
+                H_out = hessian(lambda o: loss_fn(o.view_as(out), yc))(out.detach().reshape(-1))
+                total += w * (J.T @ H_out @ J)
+        return total
+
+
+def ntk_matrix(model: nn.Module, X: Tensor, *, bn_mode: str | None = None) -> Tensor:
+    """Empirical NTK Θ = J Jᵀ / m over all m samples and outputs ((m·o) × (m·o)), J by torch.func.jacrev.
+
+    For losses.mse its top eigenvalue is the top Gauss-Newton eigenvalue λ0. Meant for m ≲ 512.
+    """
+    if X.shape[0] == 0:
+        raise ValueError("X must hold at least one sample; got an empty data set")
+    with _model_mode(model, bn_mode):
+        params = {k: p.detach() for k, p in model.named_parameters() if p.requires_grad}
+        frozen = {k: p.detach() for k, p in model.named_parameters() if not p.requires_grad}
+
+        def forward(p: dict[str, Tensor]) -> Tensor:
+            buffers = {k: b.clone() for k, b in model.named_buffers()}  # as in CurvatureOperator._forward
+            return functional_call(model, (p, frozen, buffers), (X,))
+
+        J = jacrev(forward)(params)
+        Jf = torch.cat([J[k].reshape(-1, params[k].numel()) for k in params], dim=1)
+        return Jf @ Jf.T / X.shape[0]

@@ -1,0 +1,93 @@
+"""Every notebook: its pair in sync, a `parameters` cell first, a run at smoke, a one-step dry run at paper."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+from replicate import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+os.chdir(ROOT)
+NOTEBOOKS = cli.notebooks(ROOT / "book")
+CHAPTER_NOTEBOOKS = [nb for nb in NOTEBOOKS if nb.parent != ROOT / "book"]
+ids = [str(nb.relative_to(ROOT / "book").with_suffix("")) for nb in NOTEBOOKS]
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("text", NOTEBOOKS, ids=ids)
+def test_pair_is_in_sync(text):
+    """The .ipynb holds exactly the cells of its text twin (the source of truth): run `make sync` if not."""
+    source = jupytext.read(text)
+    stored = nbformat.read(text.with_suffix(".ipynb"), as_version=4)
+    stored_cells = [c for c in stored.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    def key(c):
+        return c.cell_type, c.source, c.metadata.get("tags", [])
+    assert [key(c) for c in source.cells] == [key(c) for c in stored_cells]
+
+
+@pytest.mark.parametrize("text", NOTEBOOKS, ids=ids)
+def test_stored_notebook_was_executed(text):
+    stored = nbformat.read(text.with_suffix(".ipynb"), as_version=4)
+    counts = [c.execution_count for c in code_cells(stored)]
+    assert all(n is not None for n in counts), "the stored .ipynb was not executed: run `make notebooks`"
+    assert not any(o.get("output_type") == "error" for c in code_cells(stored) for o in c.outputs)
+
+
+@pytest.mark.parametrize("text", CHAPTER_NOTEBOOKS, ids=[str(n.relative_to(ROOT / "book")) for n in CHAPTER_NOTEBOOKS])
+def test_first_code_cell_is_parameters_with_scale_cpu(text):
+    first = code_cells(jupytext.read(text))[0]
+    assert "parameters" in first.metadata.get("tags", [])
+    params = cli.parameters(text)
+    assert params["scale"]["default"] == '"cpu"'
+    assert {"dry_run", "results_dir", "figures_dir"} <= set(params)
+    claims_cell = code_cells(jupytext.read(text))[-1].source
+    assert claims_cell.startswith("# NBVAL_CHECK_OUTPUT") and "claims.show" in claims_cell
+
+
+def run(text, tmp_path, *args):
+    out = subprocess.run([sys.executable, "-m", "replicate.cli", "run", str(text.relative_to(ROOT)), *args,
+                          "--output", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=900,
+                         env={**os.environ, "CI": "1"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out
+
+
+@pytest.mark.parametrize("text", CHAPTER_NOTEBOOKS, ids=[str(n.relative_to(ROOT / "book")) for n in CHAPTER_NOTEBOOKS])
+def test_runs_at_smoke_and_writes_claims(text, tmp_path):
+    run(text, tmp_path, "--scale", "smoke")
+    claims = (tmp_path / f"{text.stem}.claims.csv").read_text()
+    assert "verdict" in claims.splitlines()[0] and len(claims.splitlines()) > 1
+
+
+@pytest.mark.parametrize("text", CHAPTER_NOTEBOOKS, ids=[str(n.relative_to(ROOT / "book")) for n in CHAPTER_NOTEBOOKS])
+def test_paper_preset_passes_one_step_dry_run(text, tmp_path):
+    run(text, tmp_path, "--scale", "paper", "--dry-run")
+    assert (tmp_path / f"{text.stem}.ipynb").exists()
+
+
+def nbval(path):
+    return subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", str(path)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_nbval_fails_when_a_headline_number_changes(tmp_path):
+    """The regression mechanism itself: a checked cell whose printed number changed fails nbval."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    cell = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(round(2 / 3, 3))")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="0.667\n")]
+    nb.cells = [nbformat.v4.new_code_cell("x = 1"), cell]
+    nbformat.write(nb, tmp_path / "good.ipynb")
+    assert nbval(tmp_path / "good.ipynb").returncode == 0
+    cell.outputs[0]["text"] = "0.668\n"
+    nbformat.write(nb, tmp_path / "changed.ipynb")
+    out = nbval(tmp_path / "changed.ipynb")
+    assert out.returncode == 1 and "0.668" in out.stdout
