@@ -12,7 +12,7 @@ export OMP_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 NOTEBOOKS := $(shell find book -name '*.py' -not -path '*/_build/*' | sort)
 
-.PHONY: book test unit nbval build notebooks sync clean
+.PHONY: book test unit nbval browser notebooks sync clean
 
 $(BIN)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -28,16 +28,22 @@ book: $(BIN)/.installed
 	@echo "open _build/html/index.html"
 
 ## make test: unit tests, every notebook at smoke and its paper dry run, nbval at the stored parameters, the book
-test: $(BIN)/.installed unit nbval book
+test: $(BIN)/.installed unit nbval book browser
 
 unit: $(BIN)/.installed
-	$(BIN)/python -m pytest tests -n 2 -q
+	$(BIN)/python -m pytest tests --ignore=tests/browser -n 2 -q
 
 nbval: $(BIN)/.installed
 	$(BIN)/python -m pytest --nbval-lax --sanitize-with .nbval-sanitize.cfg -n 2 --dist loadscope book -q
 
+## make browser: the built book in headless Chromium (pages, figures, internal links); screenshots in _build/browser
+browser: $(BIN)/.installed
+	.ci/install-browser
+	$(BIN)/python -m pytest tests/browser --confcutdir=tests/browser -q
+
 ## make notebooks: execute every notebook at its stored parameters (cpu) into its .ipynb, for publishing
 notebooks: $(BIN)/.installed
+	rm -f book/*/results/*.sweep.csv
 	for nb in $(NOTEBOOKS); do \
 	  $(BIN)/jupytext --to ipynb -q "$$nb" && \
 	  (cd "$$(dirname "$$nb")" && $(abspath $(BIN))/papermill --no-progress-bar "$$(basename "$${nb%.py}").ipynb" "$$(basename "$${nb%.py}").ipynb" 2>&1 | grep -v WARNING) || exit 1; \

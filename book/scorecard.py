@@ -36,6 +36,20 @@ missing = scorecard.chapters_without_results(Path(book_dir))
 print(scorecard.summary(table).to_string())
 print("chapters without results yet:", ", ".join(missing) if missing else "none")
 
+# %% [markdown]
+# Every claim, with a link to the claims cell of the notebook that measured it.
+
 # %%
-with pd.option_context("display.max_colwidth", 90):
-    display(table[["chapter", "notebook", "scale", "claim", "paper", "ours", "tolerance", "verdict"]])
+from IPython.display import HTML
+
+columns = ["source", "claim", "verdict", "ours", "paper", "tolerance", "scale"]
+HTML(scorecard.with_links(table)[columns].to_html(escape=False, index=False))
+
+# %% [markdown]
+# ## The environment that produced these numbers
+#
+# Recorded by each notebook when it wrote its claims (versions, processor, torch threads, device); the wall time is
+# that of the stored execution of the notebook.
+
+# %%
+scorecard.environments(Path(book_dir))

@@ -57,3 +57,33 @@ def test_simulated_boundaries_near_two_and_four():
     cfg = scales.resolve(catapult.UV_PRESETS, "smoke", {"widths": [1000], "seeds": 1, "steps": 1500})
     b = catapult.boundaries(catapult.simulate_uv(cfg)).iloc[0]
     assert abs(b.lazy_catapult - 2) <= 0.1 and abs(b.catapult_divergent - 4) <= 0.1
+
+
+def test_ntk_sharpness_is_the_top_eigenvalue_of_the_exact_ntk():
+    from replicate.sharpness import ntk_matrix
+
+    cfg = scales.resolve(catapult.RELU_PRESETS, "smoke", {"width": 32})
+    torch.manual_seed(0)
+    X = torch.randn(12, 20, dtype=torch.float64)
+    Y = torch.nn.functional.one_hot(torch.arange(12) % 3, 3).to(torch.float64)
+    model = catapult.relu_model_factory(cfg, 20, 3)().to(torch.float64)
+    exact = torch.linalg.eigvalsh(ntk_matrix(model, X))[-1]
+    assert float(catapult.ntk_sharpness(model, X, Y).eigenvalues[0]) == pytest.approx(float(exact), rel=1e-6)
+
+
+def test_relu_phases_from_synthetic_histories():
+    import pandas as pd
+
+    def hist(factor, losses, diverged=False):
+        return pd.DataFrame({"seed": 0, "factor": factor, "step": range(len(losses)), "loss": losses,
+                             "diverged": [False] * (len(losses) - 1) + [diverged], "lam0": 2.0,
+                             "lam_final": [np.nan] * (len(losses) - 1) + [0.5], "eval_acc": np.nan})
+
+    h = pd.concat([hist(0.5, [4, 3, 2, 1]), hist(1.5, [4, 2, 3, 1]), hist(3.0, [4, 2, 3, 5]),
+                   hist(8.0, [4, 1e9], diverged=True)])
+    p = catapult.relu_phases(h, steps=3)
+    assert list(p.phase) == ["lazy", "catapult", "divergent", "divergent"]
+    assert p.rebound.iloc[1] == pytest.approx(1.5)
+    assert p.eta_lam_final.iloc[1] == pytest.approx(2 * 1.5 * 0.5 / 2.0)
+    t = catapult.relu_thresholds(p).iloc[0]
+    assert t.onset == pytest.approx(1.0) and t.eta_max == pytest.approx(2.25)

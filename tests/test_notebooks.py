@@ -82,9 +82,9 @@ def test_nbval_fails_when_a_headline_number_changes(tmp_path):
     """The regression mechanism itself: a checked cell whose printed number changed fails nbval."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    cell = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(round(2 / 3, 3))")
+    cell = nbformat.v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(round(2 / 3, 3))", execution_count=2)
     cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="0.667\n")]
-    nb.cells = [nbformat.v4.new_code_cell("x = 1"), cell]
+    nb.cells = [nbformat.v4.new_code_cell("x = 1", execution_count=1), cell]
     nbformat.write(nb, tmp_path / "good.ipynb")
     assert nbval(tmp_path / "good.ipynb").returncode == 0
     cell.outputs[0]["text"] = "0.668\n"

@@ -90,8 +90,9 @@ def test_quadratic_with_dominant_negative_eigenvalue_returns_top_algebraic():
         top = top_eigenvalues(model, loss, X, y, k=2, method=method, tol=1e-8, max_iter=2000)
         assert rel_err(top.eigenvalues, torch.tensor([3.0, 2.0], dtype=F64)) <= 1e-4, method
         assert top.all_converged, method
-        bottom = top_eigenvalues(model, loss, X, y, k=1, method=method, which="smallest", tol=1e-8)
-        assert rel_err(bottom.eigenvalues, torch.tensor([-10.0], dtype=F64)) <= 1e-4, method
+        bottom = top_eigenvalues(model, loss, X, y, k=2, method=method, which="smallest", tol=1e-8, max_iter=2000)
+        assert rel_err(bottom.eigenvalues, torch.tensor([-10.0, -1.0], dtype=F64)) <= 1e-4, method  # ascending
+        assert bottom.all_converged, method
     # eigenvectors are unit vectors satisfying A v = λ v
     v = top.eigenvectors[0]
     assert torch.allclose(A @ v, 3.0 * v, atol=1e-6) and v.norm().item() == pytest.approx(1.0)
@@ -313,6 +314,9 @@ def test_bad_input_raises_clear_errors():
         (dict(bn_mode="test"), "bn_mode must be one of"),
         (dict(hvp_mode="reverse"), "hvp_mode must be one of"),
         (dict(y=y[:5]), "y must have as many samples as X"),
+        (dict(v0=torch.ones(n_params + 1, dtype=F64)), "v0 must have shape"),
+        (dict(v0=torch.zeros(n_params, dtype=F64)), "v0 must be a finite, nonzero vector"),
+        (dict(chunk_size=0), "chunk_size must be a positive integer"),
     ]
     for kwargs, match in cases:
         args = dict(X=X, y=y) | kwargs

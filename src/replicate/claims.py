@@ -7,6 +7,7 @@ it, `not reproduced` otherwise, and `not testable at this scale` when there is n
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from dataclasses import asdict, dataclass
@@ -15,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from replicate.results import write_table
+from replicate.runtime import environment
 
 VERDICTS = ("reproduced", "partly", "not reproduced", "not testable at this scale")
 
@@ -71,9 +73,13 @@ def table(claims: list[Claim]) -> pd.DataFrame:
 
 def write(claims: list[Claim], chapter: str, notebook: str, scale: str,
           results_dir: str | os.PathLike) -> Path:
-    """Write the claims table to `<results_dir>/<notebook>.claims.csv`, stamped with chapter and scale."""
+    """Write the claims table to `<results_dir>/<notebook>.claims.csv`, stamped with chapter and scale, and the
+    environment that produced it (`runtime.environment()`) to `<notebook>.env.json` beside it."""
     df = table(claims).assign(chapter=chapter, notebook=notebook, scale=scale)
-    return write_table(df, Path(results_dir) / f"{notebook}.claims.csv")
+    path = write_table(df, Path(results_dir) / f"{notebook}.claims.csv")
+    env = Path(results_dir) / f"{notebook}.env.json"
+    env.write_text(json.dumps({"chapter": chapter, "notebook": notebook, "scale": scale, **environment()}, indent=1))
+    return path
 
 
 def show(claims: list[Claim]) -> str:

@@ -174,17 +174,25 @@ class _VmapEngine:
         if cfg.momentum and first:
             self.momentum_buffers = {}
         for n, p in self.params.items():
+            mask = active.view_as(self.lrs[n])
             g = self.grads[n]
             if cfg.weight_decay:
-                g = g + cfg.weight_decay * p
+                g = g.add(p, alpha=cfg.weight_decay)
             if cfg.momentum:
-                buf = g.clone() if first else cfg.momentum * self.momentum_buffers[n] + g
-                if frozen and not first:
-                    buf = torch.where(active.view_as(self.lrs[n]), buf, self.momentum_buffers[n])
+                if first:
+                    buf = g.clone()
+                elif frozen:
+                    old = self.momentum_buffers[n]
+                    buf = torch.where(mask, old * cfg.momentum + g, old)
+                else:
+                    buf = self.momentum_buffers[n].mul_(cfg.momentum).add_(g)
                 self.momentum_buffers[n] = buf
-                g = g + cfg.momentum * buf if cfg.nesterov else buf
-            new = p - (self.lrs[n] * lr_scale) * g
-            self.params[n] = torch.where(active.view_as(self.lrs[n]), new, p) if frozen else new
+                g = g.add(buf, alpha=cfg.momentum) if cfg.nesterov else buf
+            step = self.lrs[n] * lr_scale
+            if frozen:
+                self.params[n] = torch.where(mask, p - step * g, p)
+            else:
+                p.addcmul_(step, g, value=-1.0)
 
     def state(self) -> dict[str, torch.Tensor]:
         return {n: p.clone() for n, p in self.params.items()}
@@ -283,8 +291,8 @@ def _evaluate(engine, loss_fn, X, y, chunk: int) -> tuple[torch.Tensor, torch.Te
         out = engine.evaluate(xc)
         w = len(xc) / n
         loss = loss + w * _per_member_loss(loss_fn, out, yc)
-        acc = acc + w * accuracy(out, _labels(yc)) if out.shape[-1] > 1 else None
-    return loss, acc
+        acc = acc + w * accuracy(out, _labels(yc))
+    return loss, (acc if out.shape[-1] > 1 else None)
 
 
 def _labels(y: torch.Tensor) -> torch.Tensor:

@@ -99,7 +99,7 @@ def max_lr(
     lrs = np.geomspace(lo, hi, points_per_round + 2)
     for rnd in range(max_rounds):
         per_seed = _aggregate(succeeds(torch.tensor(lrs, dtype=dtype)), len(lrs)).numpy()
-        if outcomes and per_seed.shape[1] != outcomes[0].shape[1]:
+        if outcomes and per_seed.shape[1] != len(outcomes[0]):
             raise ValueError("succeeds must return the same number of seeds in every round")
         lrs_seen += list(lrs)
         outcomes += list(per_seed)

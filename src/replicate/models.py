@@ -38,9 +38,11 @@ class MLP(nn.Module):
         """Output (…, K); with return_preactivations, also the list [h_0, …, h_{depth-1}] of hidden pre-activations."""
         preactivations = []
         for row, layer in zip(self.table, self.layers):
-            h = row.multiplier * F.linear(x, layer.weight)
-            if layer.bias is not None:
-                h = h + layer.bias
+            if row.multiplier == 1.0:
+                h = F.linear(x, layer.weight, layer.bias)
+            else:
+                h = row.multiplier * F.linear(x, layer.weight)
+                h = h if layer.bias is None else h + layer.bias
             if row.kind == "output":
                 return (h, preactivations) if return_preactivations else h
             preactivations.append(h)

@@ -24,10 +24,20 @@ def seed_band(ax, df: pd.DataFrame, x: str, y: str, hue: str | None = None, *, e
     sns.lineplot(data=df, x=x, y=y, hue=hue, estimator=estimator, errorbar=("pi", 100), ax=ax,
                  palette="viridis" if hue else None, **kwargs)
     if log_x:
-        ax.set_xscale("log")
+        log_axis(ax.xaxis)
     if log_y:
         ax.set_yscale("log")
     return ax
+
+
+def log_axis(axis) -> None:
+    """Log scale with plain-number major labels (1, 2, 5, 10 …) and no crowded minor labels."""
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+    axis.axes.set_xscale("log") if axis is axis.axes.xaxis else axis.axes.set_yscale("log")
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(ScalarFormatter())
+    axis.set_minor_formatter(NullFormatter())
 
 
 def paper_line(ax, *, x: float | None = None, y: float | None = None, label: str = "paper") -> None:

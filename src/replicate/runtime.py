@@ -58,6 +58,23 @@ def set_threads(n: int | None = None) -> int:
     return n
 
 
+def environment() -> dict[str, str | int]:
+    """What produced a run: versions, processor, cores, torch threads, the device 'auto' resolves to."""
+    import platform
+
+    import replicate
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"replicate": replicate.__version__, "python": platform.python_version(), "torch": torch.__version__,
+            "numpy": np.__version__, "platform": platform.platform(), "cpu": cpu, "cores": os.cpu_count() or 0,
+            "torch_threads": torch.get_num_threads(), "device": str(choose_device())}
+
+
 def setup(seed: int = 0, device: str | None = None, dtype: str = "float32", threads: int | None = None):
     """One call at the top of a notebook: threads, seed, device, dtype. Returns (device, dtype)."""
     set_threads(threads)

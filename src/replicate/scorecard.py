@@ -28,3 +28,27 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     counts = pd.crosstab(table["chapter"], pd.Categorical(table["verdict"], categories=VERDICTS), dropna=False)
     counts.columns = list(VERDICTS)
     return counts
+
+
+def with_links(table: pd.DataFrame) -> pd.DataFrame:
+    """Add a `source` column linking each claim to the Claims section of the notebook page that produced it."""
+    return table.assign(source=[f'<a href="{c}/{n}.html#claims">{c}/{n}</a>'
+                                for c, n in zip(table["chapter"], table["notebook"])])
+
+
+def environments(book_dir: Path) -> pd.DataFrame:
+    """Per notebook: the environment its claims file recorded, and the wall time of the stored execution
+    (papermill's `duration` in the executed .ipynb)."""
+    import json
+
+    rows = []
+    for env_file in sorted(book_dir.glob("*/results/*.env.json")):
+        env = json.loads(env_file.read_text())
+        notebook = env_file.parent.parent / f"{env['notebook']}.ipynb"
+        duration = None
+        if notebook.exists():
+            duration = json.loads(notebook.read_text()).get("metadata", {}).get("papermill", {}).get("duration")
+        rows.append({**env, "wall_time_s": None if duration is None else round(duration, 1)})
+    columns = ["chapter", "notebook", "scale", "wall_time_s", "torch", "python", "cpu", "cores", "torch_threads",
+               "device"]
+    return pd.DataFrame(rows, columns=columns)

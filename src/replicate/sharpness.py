@@ -238,13 +238,17 @@ def _default_tol(dtype: torch.dtype) -> float:
     return max(math.sqrt(torch.finfo(dtype).eps), 1e-6)
 
 
+def _rows(v0: Tensor, n: int, like: Tensor) -> Tensor:
+    if v0.dim() not in (1, 2) or v0.shape[-1] != n:
+        raise ValueError(f"v0 must have shape ({n},) or (j, {n}); got {tuple(v0.shape)}")
+    return v0.reshape(-1, n).to(like)
+
+
 def _start_vector(n: int, v0: Tensor | None, gen: torch.Generator, like: Tensor) -> Tensor:
     if v0 is None:
         v = torch.randn(n, generator=gen, dtype=torch.float64).to(like)
     else:
-        v = v0.reshape(-1, n).sum(0).to(like)  # a block of previous eigenvectors: start from their sum
-        if v.shape[0] != n:
-            raise ValueError(f"v0 must have {n} entries per row; got shape {tuple(v0.shape)}")
+        v = _rows(v0, n, like).sum(0)  # a block of previous eigenvectors: start from their sum
     norm = v.norm()
     if not torch.isfinite(norm) or norm == 0:
         raise ValueError("v0 must be a finite, nonzero vector")
@@ -314,7 +318,7 @@ def power_iteration(op: Callable[[Tensor], Tensor], n: int, k: int, *, which: st
     """
     history: list[float] = []
     n_iter = 0
-    rows = None if v0 is None else v0.reshape(-1, n).to(like)
+    rows = None if v0 is None else _rows(v0, n, like)
 
     def run(sign: float, shift: float, V: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         nonlocal n_iter

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from replicate.scales import ParameterError, positive
+from replicate.scales import ParameterError, one_of, positive
 
 PHASES = ("lazy", "catapult", "divergent", "unconverged")
 
@@ -146,3 +146,144 @@ def boundaries(df: pd.DataFrame, by: tuple[str, ...] = ("n", "seed")) -> pd.Data
                     else np.nan,
                     "catapult_divergent": (conv_below.max() + first_div) / 2 if len(conv_below) else np.nan})
     return pd.DataFrame(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# Wide ReLU networks (paper, Sec. 3): NTK parametrisation, MSE on one-hot targets, full-batch GD.
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReLUConfig:
+    """Notebook 2. η = c·η_crit with η_crit = 2/λ0 measured per seed; λ_t tracked for `track_factors`."""
+
+    dataset: str
+    n_train: int
+    n_test: int
+    pool: int  # average-pool the 28×28 images by this factor (1: none)
+    width: int
+    depth: int
+    steps: int
+    seeds: int
+    lr_factors: tuple[float, ...]
+    track_factors: tuple[float, ...]
+    track_every: int
+    log_every: int
+
+    def validate(self) -> None:
+        from replicate.data import DATASETS
+
+        one_of("dataset", self.dataset, [d for d in DATASETS if d in ("mnist", "fashion-mnist")])
+        for name in ("n_train", "n_test", "pool", "width", "depth", "steps", "seeds", "lr_factors", "track_every",
+                     "log_every"):
+            positive(name, getattr(self, name))
+        missing = set(self.track_factors) - set(self.lr_factors)
+        if missing:
+            raise ParameterError(f"track_factors must be among lr_factors; {sorted(missing)} are not")
+
+
+FACTORS = (0.5, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 5.5, 6.0, 7.0, 8.0, 10.0, 12.0, 16.0)
+RELU_PRESETS = {
+    "smoke": ReLUConfig("mnist", 64, 256, 4, 128, 2, 40, 1, (0.5, 1.5, 4.0, 16.0), (1.5,), 10, 1),
+    "cpu": ReLUConfig("mnist", 256, 2000, 2, 512, 2, 200, 2, FACTORS, (0.5, 1.5, 3.0, 5.0), 10, 1),
+    "paper": ReLUConfig("mnist", 512, 10000, 1, 2048, 3, 1000, 5, FACTORS, (0.5, 1.5, 4.0, 8.0), 10, 1),
+}
+RELU_DRY_RUN = {"steps": 1, "n_train": 16, "n_test": 16, "seeds": 1, "track_every": 1}
+
+
+def relu_data(cfg: ReLUConfig, seed: int = 0):
+    """Inputs pooled, flattened and scaled to ‖x‖² = dim (unit variance per coordinate on average);
+    one-hot targets for MSE (train and test). Returns X, Y, X_test, Y_test."""
+    from replicate.data import load, one_hot
+
+    ds = load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=seed)
+    def prep(x):
+        x = torch.nn.functional.avg_pool2d(x, cfg.pool).flatten(1) if cfg.pool > 1 else x.flatten(1)
+        return x * (x.shape[1] ** 0.5) / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    return prep(ds.X_train), one_hot(ds.y_train, ds.num_classes), prep(ds.X_test), one_hot(ds.y_test, ds.num_classes)
+
+
+def relu_model_factory(cfg: ReLUConfig, in_features: int, out_features: int):
+    """NTK-parametrised ReLU MLP (σ_w = √2, no bias), as in the paper's wide-network experiments."""
+    from replicate.models import MLP
+
+    return lambda: MLP(in_features, cfg.width, cfg.depth, out_features, parametrization="ntk", bias=False)
+
+
+def ntk_sharpness(model: torch.nn.Module, X: torch.Tensor, Y: torch.Tensor, v0=None):
+    """Top eigenvalue of the Gauss-Newton matrix JᵀJ/m of L = 1/(2m)Σ‖f − y‖², i.e. of the NTK JJᵀ/m."""
+    from replicate.losses import mse
+    from replicate.sharpness import top_eigenvalues
+
+    return top_eigenvalues(model, mse, X, Y, curvature="gauss_newton", hvp_mode="double_backward", v0=v0,
+                           max_iter=60, tol=1e-4)
+
+
+def run_relu_seed(cfg: ReLUConfig, seed: int, X, Y, X_test, Y_test) -> pd.DataFrame:
+    """Measure λ0 of seed's init, train every η = c·2/λ0 at once (full-batch GD), track λ_t for `track_factors`.
+
+    Returns the tidy history: member rows per logged step with factor, eta_lam0 = ηλ0, loss, lam (NaN where not
+    measured), eval_acc (last step), diverged.
+    """
+    from replicate.ensemble import Member, TrainConfig, train_ensemble
+
+    make = relu_model_factory(cfg, X.shape[1], Y.shape[1])
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        init = make().to(X.dtype)
+    lam0 = float(ntk_sharpness(init, X, Y).eigenvalues[0])
+    members = [Member(seed, c * 2 / lam0) for c in cfg.lr_factors]
+    tracked = [i for i, c in enumerate(cfg.lr_factors) if c in cfg.track_factors]
+    warm: dict[int, torch.Tensor] = {}
+
+    def track(step, state):
+        if step % cfg.track_every:
+            return None
+        lam = torch.full((len(members),), float("nan"))
+        for i in tracked:
+            if not bool(state.diverged[i]):
+                res = ntk_sharpness(state.member_module(i), X, Y, v0=warm.get(i))
+                warm[i] = res.eigenvectors
+                lam[i] = float(res.eigenvalues[0])
+        return {"lam": lam}
+
+    tcfg = TrainConfig(steps=cfg.steps, loss="mse", diverge_factor=1e6, log_every=cfg.log_every, progress=True)
+    res = train_ensemble(make, members, X, Y, tcfg, X_eval=X_test, y_eval=Y_test, callback=track)
+    final = {i: float(ntk_sharpness(res.member_module(i), X, Y).eigenvalues[0])
+             for i in range(len(members)) if not bool(res.diverged[i])}
+    h = res.history
+    h["factor"] = [cfg.lr_factors[m] for m in h["member"]]
+    h["eta_lam0"] = 2 * h["factor"]
+    h["lam0"] = lam0
+    last = h["step"] == h.groupby("member")["step"].transform("max")
+    h.loc[last, "lam_final"] = [final.get(m, np.nan) for m in h.loc[last, "member"]]
+    return h
+
+
+def relu_phases(history: pd.DataFrame, steps: int, rebound: float = 1.05) -> pd.DataFrame:
+    """One row per (seed, factor): phase, peak loss / L0, loss rebound, η·λ_final, final eval accuracy.
+
+    With 10 outputs the initial loss is dominated by directions that fall at once, so a catapult shows as a
+    *rebound*: the loss rises above its running minimum, max_t L_t / min_{s≤t} L_s > `rebound` (the history must
+    be logged every step). divergent: flagged by the engine (non-finite, or loss > 1e6·L0), or not back below L0
+    at the end of the budget; catapult: a rebound, then converging; lazy: no rebound.
+    """
+    rows = []
+    for (seed, factor), g in history.groupby(["seed", "factor"]):
+        g = g.sort_values("step")
+        loss = g["loss"].to_numpy()
+        l0, final = loss[0], loss[-1]
+        div = bool(g["diverged"].iloc[-1]) or g["step"].iloc[-1] < steps or not np.isfinite(final) or final >= l0
+        ratio = float(np.nanmax(loss / np.minimum.accumulate(loss))) if np.isfinite(loss).all() else np.inf
+        lam_final = g["lam_final"].iloc[-1] if "lam_final" in g else np.nan
+        rows.append({"seed": seed, "factor": factor, "eta_lam0": 2 * factor,
+                     "phase": "divergent" if div else "catapult" if ratio > rebound else "lazy",
+                     "rebound": ratio, "peak_loss_ratio": np.nanmax(loss) / l0, "final_loss_ratio": final / l0,
+                     "eta_lam_final": 2 * factor * lam_final / g["lam0"].iloc[0],
+                     "eval_acc": g["eval_acc"].dropna().iloc[-1] if g["eval_acc"].notna().any() else np.nan})
+    return pd.DataFrame(rows)
+
+
+def relu_thresholds(phases: pd.DataFrame) -> pd.DataFrame:
+    """Per seed, in units of η_crit = 2/λ0: onset of the catapult (midpoint between the last lazy factor and the
+    first catapult factor above it) and η_max (midpoint between the last converged and the first divergent)."""
+    b = boundaries(phases.assign(eta_lam0=phases["factor"]), by=("seed",))
+    return b.rename(columns={"lazy_catapult": "onset", "catapult_divergent": "eta_max"})

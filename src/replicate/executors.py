@@ -1,0 +1,88 @@
+"""Where sweep points run: in this process, or as tasks on a Dask (`distributed`) cluster.
+
+An executor is None or "local" (in-process), a `distributed.Client`, or a scheduler address such as
+"tcp://HOST:PORT". Whatever runs the points, results come back to this process, which alone writes them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Union
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+Executor = Union[None, str, "Client"]
+EXECUTORS = ("local", "dask")
+
+
+def executor_from(name: str | None, scheduler: str | None) -> Executor:
+    """The executor for notebook/CLI parameters `executor` and `scheduler`.
+
+    None or "local" → in-process (None); "dask" → a `distributed.Client` connected to `scheduler`
+    ("tcp://HOST:PORT"), kept open for every sweep of the notebook.
+    """
+    if name in (None, "local"):
+        return None
+    if name != "dask":
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}; got {name!r}")
+    if not scheduler:
+        raise ValueError("executor 'dask' needs a scheduler address, e.g. tcp://HOST:8786")
+    from distributed import Client
+
+    return Client(scheduler, set_as_default=False)
+
+
+def is_local(executor: Executor) -> bool:
+    """True for the in-process executor; checks that anything else names a Dask scheduler."""
+    if executor is None or executor == "local":
+        return True
+    if isinstance(executor, str):
+        if "://" not in executor:
+            raise ValueError(f"executor must be None, 'local', a distributed.Client or tcp://HOST:PORT; got {executor!r}")
+        return False
+    from distributed import Client
+
+    if not isinstance(executor, Client):
+        raise TypeError(f"executor must be None, 'local', a distributed.Client or an address; got {type(executor)}")
+    return False
+
+
+@contextmanager
+def _client(executor: Executor) -> Iterator[Client]:
+    """The given Client, or one connected to the given address for the duration of the block."""
+    from distributed import Client
+
+    if isinstance(executor, Client):
+        yield executor
+        return
+    client = Client(executor, set_as_default=False)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def run_points(fn: Callable[[Mapping[str, Any]], Any], points: Sequence[Mapping[str, Any]], executor: Executor,
+               names: Sequence[str]) -> Iterator[tuple[int, Any]]:
+    """Yield (index into points, fn(point)) as each point finishes; each point is one task on a Dask executor.
+
+    Dask reruns the tasks of a worker that died; anything still pending when the caller stops iterating (an
+    error, Ctrl-C) is cancelled. `names` label the tasks (the scheduler's dashboard shows them).
+    """
+    if is_local(executor):
+        for i, p in enumerate(points):
+            yield i, fn(p)
+        return
+    from distributed import as_completed
+
+    run = uuid.uuid4().hex[:8]
+    with _client(executor) as client:
+        futures = {client.submit(fn, p, pure=False, key=f"{names[i]}-{run}"): i for i, p in enumerate(points)}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            client.cancel(list(futures))

@@ -1,0 +1,320 @@
+"""Jelassi, Hanin et al. (2023), depth dependence of μP learning rates: the one-step update size Δz.
+
+Network (paper, Sec. 1): z^(1) = W^(1) x, z^(ℓ) = W^(ℓ) σ(z^(ℓ−1)) for ℓ = 2..L, f = W^(L+1) σ(z^(L)),
+σ = ReLU, no biases, mean-field initialisation (the table `mean_field_table`): He init on the ReLU layers,
+output weights N(0, 1/n²). One gradient-descent step on the MSE L = 1/(2B) Σ_b (f(x_b) − y_b)² with
+per-layer rates η·c_ℓ moves every pre-activation by Δz^(ℓ). The update size of layer ℓ is
+
+    M_ℓ(η) = (1/(nB)) Σ_{i,b} (Δz_i^(ℓ)(x_b))²                                          (eq. 1)
+
+and the maximal-update LR η* is the largest η with M_L(η) = O(1) (we take M_L(η*) = 1). To first order
+in η, Δz^(ℓ) = η·J_ℓ·t with t = −c ⊙ ∇_θ L (J_ℓ the Jacobian of z^(ℓ) in the parameters), so
+
+    M_ℓ(η) = C_ℓ·η² + O(η³),   C_ℓ = (1/(nB))‖J_ℓ t‖²,                                  (eq. 2)
+
+computed exactly here by one `torch.func.grad` and one `torch.func.jvp` (no finite differences). The
+note's result is C_L = Θ(L³) at large n ≫ L, hence η*_lin = C_L^(−1/2) ∝ L^(−3/2) (eq. 3).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.func import functional_call, grad, jvp
+
+from replicate.losses import mse
+from replicate.models import MLP
+from replicate.scales import ParameterError, positive
+
+GROUPS = ("input", "hidden", "output")
+LR_TABLES = ("mean_field", "unit")
+
+
+@dataclass(frozen=True)
+class UpdateSizeConfig:
+    """Notebook update-size: one GD step on a (width × depth × seed) grid of mean-field ReLU MLPs.
+
+    Inputs are `batch` Gaussian vectors x ~ N(0, I_{in_features}) with targets y = 1 (one output); the
+    note's computation is for one input, so batch = 1 by default. (n, L) pairs with L·n² > `max_weights`
+    hidden weights are skipped (memory).
+    `etas`: the absolute LR grid (log-spaced from eta_min to eta_max, `eta_points` values) for the full
+    nonlinear step; `fit_depths`: the depths of the slope fit, at every width n ≥ `fit_ratio`·L;
+    `ratio_widths`, `ratio_max_depth`: claim 19's width pair and depths; `fit_width`: the width of
+    the headline fits, linear (claim 18) and full-step (claim 20); `group_depth`: the depth of the per-layer width scans.
+    """
+
+    widths: tuple[int, ...]
+    depths: tuple[int, ...]
+    seeds: int
+    batch: int = 1
+    in_features: int = 64
+    eta_min: float = 1e-4
+    eta_max: float = 1.0
+    eta_points: int = 13
+    fit_depths: tuple[int, ...] = (4, 8, 16, 32)
+    fit_ratio: int = 32
+    ratio_widths: tuple[int, ...] = (512, 2048)
+    ratio_max_depth: int = 16
+    fit_width: int = 1024
+    group_depth: int = 4
+    bootstrap: int = 2000
+    max_weights: int = 2**26
+    dtype: str = "float64"
+
+    def validate(self) -> None:
+        for name in ("widths", "depths", "seeds", "batch", "in_features", "eta_min", "eta_max", "eta_points",
+                     "fit_depths", "fit_ratio", "ratio_widths", "ratio_max_depth", "fit_width",
+                     "group_depth", "bootstrap", "max_weights"):
+            positive(name, getattr(self, name))
+        if self.eta_min >= self.eta_max:
+            raise ParameterError(f"eta_min must be < eta_max; got {self.eta_min} and {self.eta_max}")
+        if self.dtype not in ("float32", "float64"):
+            raise ParameterError(f"dtype must be one of float32, float64; got {self.dtype!r}")
+
+    def pairs(self) -> list[tuple[int, int]]:
+        """The (n, L) grid points computed: every pair with L·n² ≤ max_weights."""
+        return [(n, d) for n in self.widths for d in self.depths if d * n * n <= self.max_weights]
+
+    @property
+    def etas(self) -> np.ndarray:
+        return np.geomspace(self.eta_min, self.eta_max, self.eta_points)
+
+
+UPDATE_PRESETS = {
+    "smoke": UpdateSizeConfig(widths=(64, 128, 256), depths=(2, 4, 8), seeds=2, eta_points=5,
+                              fit_depths=(2, 4, 8), fit_ratio=16, ratio_widths=(128, 256), ratio_max_depth=4,
+                              fit_width=256, group_depth=2, bootstrap=200),
+    "cpu": UpdateSizeConfig(widths=(256, 512, 1024, 2048), depths=(2, 4, 8, 16, 32), seeds=8),
+    "paper": UpdateSizeConfig(widths=(256, 512, 1024, 2048, 4096, 8192), depths=(2, 4, 8, 16, 32, 64, 128),
+                              fit_depths=(4, 8, 16, 32, 64, 128), ratio_widths=(512, 2048),
+                              fit_width=4096, eta_points=17, seeds=16, max_weights=2**31,
+                              dtype="float32"),
+}
+UPDATE_DRY_RUN = {"seeds": 1, "eta_points": 2, "bootstrap": 10, "max_weights": 2**24, "fit_width": 512,
+                  "fit_depths": (4, 8, 16), "fit_ratio": 32}
+
+
+def mean_field_table(in_features: int, width: int, depth: int, lr_table: str = "mean_field") -> pd.DataFrame:
+    """Per-layer table (init variance, forward multiplier, LR scale c_ℓ) of the note's mean-field MLP.
+
+    mean_field: input W^(1) ~ N(0, 2/n₀), c = n/n₀; hidden N(0, 2/n), c = 1; output N(0, 1/n²), c = 1/n
+    (μP for SGD, Tensor Programs V Table 3, with the input LR written n/n₀ for x ~ N(0, I_{n₀})).
+    unit: the same init, every c = 1 (to expose the first and last layers' width dependence).
+    """
+    if lr_table not in LR_TABLES:
+        raise ValueError(f"lr_table must be one of {list(LR_TABLES)}; got {lr_table!r}")
+    rows = []
+    for layer in range(depth + 1):
+        kind = "input" if layer == 0 else "output" if layer == depth else "hidden"
+        fan_in = in_features if kind == "input" else width
+        init_var, formula = {"input": (2 / in_features, "2/n0"), "hidden": (2 / width, "2/n"),
+                             "output": (1 / width**2, "1/n^2")}[kind]
+        lr, lr_formula = {"input": (width / in_features, "n/n0"), "hidden": (1.0, "1"),
+                          "output": (1 / width, "1/n")}[kind]
+        if lr_table == "unit":
+            lr, lr_formula = 1.0, "1"
+        rows.append(dict(layer=f"layers.{layer}", kind=kind, fan_in=fan_in, init_var=init_var,
+                         init_var_formula=formula, multiplier=1.0, lr_scale=lr, lr_scale_formula=lr_formula))
+    return pd.DataFrame(rows)
+
+
+def make_model(in_features: int, width: int, depth: int, seed: int, dtype: torch.dtype = torch.float64) -> MLP:
+    """The note's network: `replicate.models.MLP` under 'mup' init (= the mean-field init above), no biases.
+
+    The init is drawn from torch's generator seeded with `seed`, without touching the global RNG state.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return MLP(in_features, width, depth, 1, parametrization="mup", bias=False).to(dtype)
+
+
+def gaussian_batch(batch: int, in_features: int, seed: int, dtype: torch.dtype = torch.float64):
+    """x ~ N(0, I_{n₀}) (batch rows) and targets y = 1."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, in_features, generator=g, dtype=dtype), torch.ones(batch, 1, dtype=dtype)
+
+
+def _lr_scales(model: MLP, table: pd.DataFrame) -> dict[str, float]:
+    scale = dict(zip(table.layer, table.lr_scale))
+    return {name: scale[name.rpartition(".")[0]] for name, _ in model.named_parameters()}
+
+
+def _kinds(model: MLP) -> dict[str, str]:
+    kind = {row.name: row.kind for row in model.table}
+    return {name: kind[name.rpartition(".")[0]] for name, _ in model.named_parameters()}
+
+
+def step_direction(model: MLP, x: torch.Tensor, y: torch.Tensor, table: pd.DataFrame) -> dict[str, torch.Tensor]:
+    """t = −c ⊙ ∇_θ L: the GD step per unit η, L = 1/(2B) Σ_b (f(x_b) − y_b)²."""
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    g = grad(lambda p: mse(functional_call(model, p, (x,)), y))(params)
+    scales = _lr_scales(model, table)
+    return {k: -scales[k] * g[k] for k in params}
+
+
+def _outputs(model: MLP, params: dict[str, torch.Tensor], x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    out, pre = functional_call(model, params, (x,), {"return_preactivations": True})
+    return (*pre, out)
+
+
+def linear_response(model: MLP, x: torch.Tensor, y: torch.Tensor, table: pd.DataFrame,
+                    groups: tuple[str, ...] = GROUPS) -> tuple[torch.Tensor, torch.Tensor]:
+    """(C_ℓ for ℓ = 1..L, C_f) of eq. (2) for the step restricted to the layer kinds in `groups`.
+
+    C_ℓ = mean_{i,b} (J_ℓ t)², C_f = mean_b (J_f t)², exactly (one jvp along the step direction t).
+    """
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    t = step_direction(model, x, y, table)
+    kinds = _kinds(model)
+    t = {k: v if kinds[k] in groups else torch.zeros_like(v) for k, v in t.items()}
+    _, tangents = jvp(lambda p: _outputs(model, p, x), (params,), (t,))
+    return torch.stack([d.pow(2).mean() for d in tangents[:-1]]), tangents[-1].pow(2).mean()
+
+
+def full_step(model: MLP, x: torch.Tensor, y: torch.Tensor, table: pd.DataFrame,
+              etas: np.ndarray) -> torch.Tensor:
+    """M_L(η) of eq. (1) after one full (nonlinear) GD step θ + η·t, for each η in `etas`."""
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    t = step_direction(model, x, y, table)
+    with torch.no_grad():
+        z0 = _outputs(model, params, x)[-2]
+        out = [(_outputs(model, {k: params[k] + float(eta) * t[k] for k in params}, x)[-2] - z0).pow(2).mean()
+               for eta in etas]
+    return torch.stack(out)
+
+
+def full_step_eta_star(model: MLP, x: torch.Tensor, y: torch.Tensor, table: pd.DataFrame,
+                       eta_lin: float, iters: int = 40) -> float:
+    """The η with M_L(η) = 1 after one full GD step, by bisection in log η around η*_lin = C_L^(−1/2).
+
+    The bracket [η*_lin/100, 100·η*_lin] is widened until M_L changes side of 1 across it.
+    """
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    t = step_direction(model, x, y, table)
+    with torch.no_grad():
+        z0 = _outputs(model, params, x)[-2]
+
+        def m(eta: float) -> float:
+            z = _outputs(model, {k: params[k] + eta * t[k] for k in params}, x)[-2]
+            return float((z - z0).pow(2).mean())
+
+        lo, hi = math.log(eta_lin / 100), math.log(eta_lin * 100)
+        while m(math.exp(lo)) >= 1:
+            lo -= math.log(100)
+        while m(math.exp(hi)) < 1:
+            hi += math.log(100)
+        for _ in range(iters):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if m(math.exp(mid)) < 1 else (lo, mid)
+    return math.exp((lo + hi) / 2)
+
+
+def _seed(base: int, n: int, depth: int, s: int) -> int:
+    return base * 1_000_003 + s * 7919 + n * 31 + depth
+
+
+def update_sizes(cfg: UpdateSizeConfig, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The grid over (n, L, seed): (linear-response table, full-step table).
+
+    Linear: one row per (n, L, seed, layer ℓ) with C_ℓ (eq. 2, mean-field LRs) and, at ℓ = L, C_f.
+    Full step: one row per (n, L, seed, η) with M_L(η) (eq. 1) and its linear prediction C_L·η².
+    """
+    dtype = getattr(torch, cfg.dtype)
+    lin, full = [], []
+    for n, depth in cfg.pairs():
+        table = mean_field_table(cfg.in_features, n, depth)
+        for s in range(cfg.seeds):
+            model = make_model(cfg.in_features, n, depth, _seed(seed, n, depth, s), dtype)
+            x, y = gaussian_batch(cfg.batch, cfg.in_features, _seed(seed, 0, 0, s), dtype)
+            c, cf = linear_response(model, x, y, table)
+            lin.append(pd.DataFrame({"n": n, "L": depth, "seed": s, "layer": np.arange(1, depth + 1),
+                                     "C": c.numpy(), "C_f": float(cf)}))
+            m = full_step(model, x, y, table, cfg.etas)
+            full.append(pd.DataFrame({"n": n, "L": depth, "seed": s, "eta": cfg.etas, "M": m.numpy(),
+                                      "M_linear": float(c[-1]) * cfg.etas**2}))
+    return pd.concat(lin, ignore_index=True), pd.concat(full, ignore_index=True)
+
+
+def nonlinear_eta_star(cfg: UpdateSizeConfig, seed: int = 0) -> pd.DataFrame:
+    """η* by both definitions at n = `fit_width`, L in `fit_depths`: η*_lin = C_L^(−1/2), η*_full."""
+    dtype = getattr(torch, cfg.dtype)
+    n, rows = cfg.fit_width, []
+    for depth in [d for d in cfg.fit_depths if (n, d) in cfg.pairs()]:
+        table = mean_field_table(cfg.in_features, n, depth)
+        for s in range(cfg.seeds):
+            model = make_model(cfg.in_features, n, depth, _seed(seed, n, depth, s), dtype)
+            x, y = gaussian_batch(cfg.batch, cfg.in_features, _seed(seed, 0, 0, s), dtype)
+            c_last = float(linear_response(model, x, y, table)[0][-1])
+            eta_lin = c_last**-0.5
+            rows.append({"n": n, "L": depth, "seed": s, "eta_lin": eta_lin,
+                         "eta_full": full_step_eta_star(model, x, y, table, eta_lin)})
+    return pd.DataFrame(rows)
+
+
+def group_width_scan(cfg: UpdateSizeConfig, seed: int = 0) -> pd.DataFrame:
+    """Per-layer-group coefficients vs n at L = `group_depth`, with unit and with mean-field LR scales.
+
+    One row per (lr_table, group, n, seed): C_L of the step restricted to the input layer or to the
+    hidden layers, and C_f (the output's change) of the step restricted to the output layer.
+    """
+    dtype = getattr(torch, cfg.dtype)
+    rows, depth = [], cfg.group_depth
+    for lr_table in LR_TABLES:
+        for n in [n for n in cfg.widths if depth * n * n <= cfg.max_weights]:
+            table = mean_field_table(cfg.in_features, n, depth, lr_table)
+            for s in range(cfg.seeds):
+                model = make_model(cfg.in_features, n, depth, _seed(seed, n, depth, s), dtype)
+                x, y = gaussian_batch(cfg.batch, cfg.in_features, _seed(seed, 0, 0, s), dtype)
+                for group in GROUPS:
+                    c, cf = linear_response(model, x, y, table, groups=(group,))
+                    value = float(cf) if group == "output" else float(c[-1])
+                    rows.append({"lr_table": lr_table, "group": group, "n": n, "seed": s,
+                                 "quantity": "C_f" if group == "output" else "C_L", "C": value})
+    return pd.DataFrame(rows)
+
+
+def fit_power_law(df: pd.DataFrame, x: str, y: str, *, seed_col: str = "seed", n_boot: int = 2000,
+                  seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
+    """Least-squares slope of log(mean over seeds of y) on log x, with a seeded bootstrap interval.
+
+    Needs ≥ 3 distinct x. The bootstrap resamples the seeds with replacement, independently at every x,
+    and refits; the interval is the central `level` quantile range of the refitted slopes.
+    """
+    xs = np.sort(df[x].unique())
+    if len(xs) < 3:
+        raise ValueError(f"a slope fit needs at least 3 distinct {x}; got {len(xs)}")
+    values = [df.loc[df[x] == v, y].to_numpy(dtype=float) for v in xs]
+    logx = np.log(xs.astype(float))
+
+    def slope(means: np.ndarray) -> float:
+        return float(np.polyfit(logx, np.log(means), 1)[0])
+
+    point = slope(np.array([v.mean() for v in values]))
+    rng = np.random.default_rng(seed)
+    boots = [slope(np.array([rng.choice(v, size=len(v)).mean() for v in values])) for _ in range(n_boot)]
+    q = (1 - level) / 2
+    return point, float(np.quantile(boots, q)), float(np.quantile(boots, 1 - q))
+
+
+def depth_fit(lin: pd.DataFrame, cfg: UpdateSizeConfig, n: int, seed: int = 0) -> tuple[float, float, float]:
+    """Slope s of C_L ∝ L^s at width n over the depths in `fit_depths` with n ≥ fit_ratio·L (eq. 3: s = 3).
+
+    NaNs when fewer than 3 depths qualify.
+    """
+    d = lin[(lin.n == n) & (lin.layer == lin.L) & lin.L.isin(cfg.fit_depths) & (n >= cfg.fit_ratio * lin.L)]
+    if d.L.nunique() < 3:
+        return math.nan, math.nan, math.nan
+    return fit_power_law(d, "L", "C", n_boot=cfg.bootstrap, seed=seed)
+
+
+def width_ratio(lin: pd.DataFrame, cfg: UpdateSizeConfig) -> pd.DataFrame:
+    """C_L(n₁)/C_L(n₂) (means over seeds) for the `ratio_widths` pair, at every depth ≤ ratio_max_depth."""
+    n1, n2 = cfg.ratio_widths[0], cfg.ratio_widths[-1]
+    last = lin[(lin.layer == lin.L) & (lin.L <= cfg.ratio_max_depth)].groupby(["L", "n"]).C.mean().unstack()
+    if n1 not in last or n2 not in last:
+        return pd.DataFrame(columns=["L", "ratio"])
+    return (last[n1] / last[n2]).dropna().rename("ratio").reset_index()

@@ -1,0 +1,128 @@
+"""Sweeps on a Dask LocalCluster (2 worker processes, loopback): same table as in-process, survives a killed
+worker, resumes after the coordinator stopped."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sweep_points import slow_point, train_point
+
+from replicate import results, sweep
+
+distributed = pytest.importorskip("distributed")
+
+POINTS = [{"lr": lr, "seed": s} for lr in (0.05, 0.1, 0.2) for s in (0, 1)]
+
+
+def starts(marks: Path) -> list[tuple[int, int]]:
+    return [tuple(int(x) for x in f.name.split("-")[1:]) for f in marks.iterdir()]
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+        yield c
+
+
+def test_point_seed_is_stable():
+    assert sweep.point_seed({"lr": 0.1, "seed": 0}) == sweep.point_seed({"seed": 0, "lr": 0.1})
+    assert sweep.point_seed({"lr": 0.1, "seed": 0}) == 381728643  # no per-process hash randomisation
+    assert sweep.point_seed({"lr": 0.1, "seed": 0}, 1) != sweep.point_seed({"lr": 0.1, "seed": 0})
+    assert sweep.point_seed({"lr": 0.1, "seed": 0, "tag": "x"}, key=["lr", "seed"]) == \
+        sweep.point_seed({"lr": 0.1, "seed": 0})
+
+
+def test_executor_from(client):
+    assert sweep.executor_from(None, None) is None and sweep.executor_from("local", "tcp://x:1") is None
+    with pytest.raises(ValueError, match="scheduler"):
+        sweep.executor_from("dask", None)
+    with pytest.raises(ValueError, match="executor"):
+        sweep.executor_from("slurm", None)
+    with pytest.raises(ValueError, match="executor"):
+        sweep.run_sweep([{"i": 1}], dict, None, executor="dask")
+    with sweep.executor_from("dask", client.scheduler.address) as c:
+        assert sorted(c.run(os.getpid)) == sorted(client.run(os.getpid))
+
+
+def test_dask_gives_the_in_process_table(client, tmp_path):
+    local = sweep.run_sweep(POINTS, train_point, tmp_path / "local.csv", progress=False)
+    dask = sweep.run_sweep(POINTS, train_point, tmp_path / "dask.csv", progress=False, executor=client)
+    pd.testing.assert_frame_equal(dask, local)  # same rows, same numbers, same order
+    assert len(local) == 20 * len(POINTS)
+    # by address, points given in another order: each point's numbers do not depend on worker or order
+    shuffled = sweep.run_sweep(POINTS[::-1], train_point, None, progress=False, executor=client.scheduler.address)
+    by_key = ["lr", "seed", "step"]
+    pd.testing.assert_frame_equal(shuffled.sort_values(by_key, ignore_index=True),
+                                  local.sort_values(by_key, ignore_index=True))
+    on_disk = results.read_table(tmp_path / "dask.csv")  # written in completion order, same content
+    pd.testing.assert_frame_equal(on_disk.sort_values(by_key, ignore_index=True),
+                                  results.read_table(tmp_path / "local.csv").sort_values(by_key, ignore_index=True))
+
+
+def test_worker_error_propagates_and_finished_points_are_kept(client, tmp_path):
+    path = tmp_path / "sweep.csv"
+    fn = functools.partial(slow_point, marks=str(tmp_path), seconds=0.0)
+    with pytest.raises(ValueError, match="bad point"):
+        sweep.run_sweep([{"i": i} for i in (1, 2, 3, -1)], fn, path, progress=False, executor=client)
+    assert set(results.read_table(path)["i"]) <= {1, 2, 3}
+
+
+def test_killed_worker_sweep_completes_once_per_point(client, tmp_path):
+    marks, path = tmp_path / "marks", tmp_path / "sweep.csv"
+    marks.mkdir()
+    points = [{"i": i} for i in range(10)]
+    killed: list[int] = []
+
+    def kill_first_busy_worker():
+        while not (busy := [pid for _, pid in starts(marks) if pid != os.getpid()]):
+            time.sleep(0.01)
+        os.kill(busy[0], signal.SIGKILL)  # mid-task: the point it was running is lost with it
+        killed.append(busy[0])
+
+    killer = threading.Thread(target=kill_first_busy_worker, daemon=True)
+    killer.start()
+    table = sweep.run_sweep(points, functools.partial(slow_point, marks=str(marks), seconds=0.3), path,
+                            progress=False, executor=client)
+    killer.join(timeout=5)
+    assert killed and killed[0] not in client.run(os.getpid).values()  # the nanny started a fresh worker
+    calls = starts(marks)
+    assert len(calls) > len(points)  # the killed worker's point ran again elsewhere ...
+    assert list(table["i"]) == list(range(10)) and list(table["y"]) == [i * i for i in range(10)]
+    on_disk = results.read_table(path)  # ... and is recorded once
+    assert sorted(on_disk["i"]) == list(range(10)) and not on_disk["i"].duplicated().any()
+
+
+def test_coordinator_stopped_then_rerun_skips_finished_points(client, tmp_path, monkeypatch):
+    path = tmp_path / "sweep.csv"
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    points = [{"i": i} for i in range(8)]
+    saved = []
+
+    def append_then_stop(p, rows):  # Ctrl-C in the coordinator right after its third point is saved
+        results.append_rows(p, rows)
+        saved.append(1)
+        if len(saved) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep, "append_rows", append_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        sweep.run_sweep(points, functools.partial(slow_point, marks=str(first), seconds=0.2), path,
+                        progress=False, executor=client)
+    monkeypatch.undo()
+    finished = set(results.read_table(path)["i"])
+    assert len(finished) == 3
+
+    table = sweep.run_sweep(points, functools.partial(slow_point, marks=str(second), seconds=0.2), path,
+                            progress=False, executor=client)
+    assert sorted(i for i, _ in starts(second)) == sorted(set(range(8)) - finished)  # only unfinished points ran
+    assert list(table["i"]) == list(range(8)) and list(table["y"]) == [i * i for i in range(8)]
+    assert len(results.read_table(path)) == 8
