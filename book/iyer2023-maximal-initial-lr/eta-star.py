@@ -133,13 +133,16 @@ if len(pairs):
     ax1.fill_between(lim, [v / 1.6 for v in lim], [v * 1.6 for v in lim], color="grey", alpha=0.2,
                      label="tolerance ×1.6")
     ax1.legend(fontsize="x-small")
-ax1.set(xscale="log", yscale="log", xlabel="η* of (d, w)", ylabel="η* of (2d, w/2)", title="equal-product pairs")
-ax2.scatter(both.dw, both.ratio)
-plots.paper_line(ax2, y=2, label="tolerance: lowered ≥ 2×")
-ax2.axhline(1, color="grey", linestyle=":", label="no change")
-ax2.set(xscale="log", yscale="log", xlabel="depth × width d·w",
-        ylabel=f"η*(input at {small:g}η) / η*(input at {full:g}η)", title="input layer at the full LR")
-ax2.legend(fontsize="x-small")
+    ax1.set(xscale="log", yscale="log")
+ax1.set(xlabel="η* of (d, w)", ylabel="η* of (2d, w/2)", title="equal-product pairs")
+if len(both):
+    ax2.scatter(both.dw, both.ratio)
+    plots.paper_line(ax2, y=2, label="tolerance: lowered ≥ 2×")
+    ax2.axhline(1, color="grey", linestyle=":", label="no change")
+    ax2.set(xscale="log", yscale="log")
+    ax2.legend(fontsize="x-small")
+ax2.set(xlabel="depth × width d·w", ylabel=f"η*(input at {small:g}η) / η*(input at {full:g}η)",
+        title="input layer at the full LR")
 plots.save(fig, "eta-star-pairs-ablation", figures_dir)
 plt.show()
 pairs.round(3)

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.func import functional_call, grad_and_value, vmap
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from replicate.losses import accuracy, get_loss
 from replicate.models import lr_multipliers, param_groups
