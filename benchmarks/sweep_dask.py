@@ -60,7 +60,8 @@ def main() -> None:
 
         start = time.perf_counter()
         with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster, \
+                Client(cluster) as client:
             started = time.perf_counter() - start
             start = time.perf_counter()
             client.run(fn, points[0])  # the same warm-up on every worker

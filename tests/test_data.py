@@ -117,3 +117,12 @@ def test_bad_dataset_and_sizes():
         data.load("imagenet")
     with pytest.raises(ParameterError, match="asked for 5000 samples"):
         data.load("digits", n_train=5000)
+
+
+def test_mlp_inputs_pool_flatten_and_scale():
+    x = torch.rand(5, 1, 28, 28)
+    z = data.mlp_inputs(x, pool=2)
+    assert z.shape == (5, 196)
+    assert torch.allclose(z.pow(2).sum(1), torch.full((5,), 196.0), rtol=1e-5)
+    assert torch.allclose(z[0] / z[0].norm(), torch.nn.functional.avg_pool2d(x, 2)[0].flatten() /
+                          torch.nn.functional.avg_pool2d(x, 2)[0].norm(), atol=1e-6)

@@ -94,8 +94,8 @@ def test_depth_exponent_is_three_when_width_dominates_depth():
 
 
 def test_hidden_rate_is_width_independent_and_edges_are_not():
-    """Unit LRs: input C_L ∝ n⁻², output C_f ∝ n², hidden flat (width exponents over n = 128, 256, 512)."""
-    cfg = md.UpdateSizeConfig(widths=(128, 256, 512), depths=(2,), seeds=3, group_depth=2, bootstrap=10)
+    """Unit LRs: input C_L ∝ n⁻², output C_f ∝ n², hidden flat (width exponents over n = 64 … 1024)."""
+    cfg = md.UpdateSizeConfig(widths=(64, 256, 1024), depths=(2,), seeds=4, group_depth=2, bootstrap=10)
     scan = md.group_width_scan(cfg)
     exp = {k: md.fit_power_law(g, "n", "C", n_boot=10)[0] for k, g in scan.groupby(["lr_table", "group"])}
     assert exp[("unit", "input")] == pytest.approx(-2, abs=0.3)
@@ -113,3 +113,11 @@ def test_config_validation_and_presets():
         scales.resolve(md.UPDATE_PRESETS, "smoke", dict(seeds=0))
     cfg = md.UPDATE_PRESETS["cpu"]
     assert (2048, 32) not in cfg.pairs() and (1024, 32) in cfg.pairs()
+
+
+def test_stepped_forward_equals_the_model_with_updated_weights():
+    model, x, y, table = _setup(batch=1)
+    t = md.step_direction(model, x, y, table)
+    params = {k: v.detach() + 0.3 * t[k] for k, v in model.named_parameters()}
+    expected = md._outputs(model, params, x)[-2]
+    assert torch.allclose(md._stepped_preactivation(model, t, x, 0.3), expected, rtol=1e-12, atol=1e-12)

@@ -18,6 +18,7 @@ from replicate import results, sweep
 
 distributed = pytest.importorskip("distributed")
 
+LOOPBACK_HTTP = {"dashboard_address": "127.0.0.1:0"}  # the scheduler's HTTP server, even without a dashboard
 POINTS = [{"lr": lr, "seed": s} for lr in (0.05, 0.1, 0.2) for s in (0, 1)]
 
 
@@ -28,7 +29,8 @@ def starts(marks: Path) -> list[tuple[int, int]]:
 @pytest.fixture(scope="module")
 def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, distributed.Client(cluster) as c:
+                                  dashboard_address=None, scheduler_kwargs=LOOPBACK_HTTP) as cluster, \
+            distributed.Client(cluster) as c:
         yield c
 
 

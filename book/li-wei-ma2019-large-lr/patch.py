@@ -28,7 +28,7 @@
 
 # %% tags=["parameters"]
 scale = "cpu"  # smoke | cpu | paper
-n_train = None  # override: training images (None = all at paper scale)
+n_train = None  # override: training images
 epochs = None  # override: epochs
 anneal_epoch = None  # override: first epoch (from 1) at the annealed LR
 seeds = None  # override: network inits per schedule

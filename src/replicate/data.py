@@ -237,3 +237,10 @@ def standardize(ds: Dataset) -> Dataset:
     """Subtract the training mean and divide by the training std, per feature (statistics of the train split)."""
     mean, std = ds.X_train.mean(0, keepdim=True), ds.X_train.std(0, keepdim=True).clamp_min(1e-6)
     return Dataset(ds.name, (ds.X_train - mean) / std, ds.y_train, (ds.X_test - mean) / std, ds.y_test, ds.num_classes)
+
+
+def mlp_inputs(x: torch.Tensor, pool: int = 1) -> torch.Tensor:
+    """Images (N, C, H, W) → MLP inputs: average-pooled by `pool`, flattened, each scaled to ‖x‖² = dimension
+    (unit second moment per coordinate, the scaling under which He/NTK initialisations keep activations O(1))."""
+    x = torch.nn.functional.avg_pool2d(x, pool).flatten(1) if pool > 1 else x.flatten(1)
+    return x * x.shape[1] ** 0.5 / x.norm(dim=1, keepdim=True).clamp_min(1e-12)

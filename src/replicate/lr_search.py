@@ -30,6 +30,10 @@ from replicate.models import param_groups
 RULES = ("all", "majority", "any")
 
 
+class BracketError(ValueError):
+    """The searched interval does not bracket the threshold: lo fails or hi succeeds."""
+
+
 @dataclass
 class MaxLRResult:
     """η* ∈ [lower, upper]; evaluations = LRs tested, trainings = evaluations × seeds, rounds = calls."""
@@ -108,9 +112,9 @@ def max_lr(
         all_lrs, all_seeds = np.asarray(lrs_seen)[order], np.asarray(outcomes)[order]
         ok = _decide(all_seeds, rule)
         if rnd == 0 and not ok[0]:
-            raise ValueError(f"training fails already at lo={lo}: lower lo")
+            raise BracketError(f"training fails already at lo={lo}: lower lo")
         if rnd == 0 and ok[-1]:
-            raise ValueError(f"training still succeeds at hi={hi}: raise hi")
+            raise BracketError(f"training still succeeds at hi={hi}: raise hi")
         top = int(np.flatnonzero(ok)[-1])
         lower, upper = float(all_lrs[top]), float(all_lrs[top + 1])
         if upper / lower <= 1 + rel_tol:

@@ -192,13 +192,11 @@ RELU_DRY_RUN = {"steps": 1, "n_train": 16, "n_test": 16, "seeds": 1, "track_ever
 def relu_data(cfg: ReLUConfig, seed: int = 0):
     """Inputs pooled, flattened and scaled to ‖x‖² = dim (unit variance per coordinate on average);
     one-hot targets for MSE (train and test). Returns X, Y, X_test, Y_test."""
-    from replicate.data import load, one_hot
+    from replicate.data import load, mlp_inputs, one_hot
 
     ds = load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=seed)
-    def prep(x):
-        x = torch.nn.functional.avg_pool2d(x, cfg.pool).flatten(1) if cfg.pool > 1 else x.flatten(1)
-        return x * (x.shape[1] ** 0.5) / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    return prep(ds.X_train), one_hot(ds.y_train, ds.num_classes), prep(ds.X_test), one_hot(ds.y_test, ds.num_classes)
+    return (mlp_inputs(ds.X_train, cfg.pool), one_hot(ds.y_train, ds.num_classes), mlp_inputs(ds.X_test, cfg.pool),
+            one_hot(ds.y_test, ds.num_classes))
 
 
 def relu_model_factory(cfg: ReLUConfig, in_features: int, out_features: int):

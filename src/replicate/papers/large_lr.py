@@ -277,8 +277,8 @@ class PatchRunConfig:
 
 
 PATCH_PRESETS = {
-    "smoke": PatchRunConfig(dataset="fashion-mnist", model="small", n_train=512, n_test=256, n_patch_only=128,
-                            downsample=2, patch_size=3, epochs=3, anneal_epoch=2, seeds=1, widths=(8, 16)),
+    "smoke": PatchRunConfig(dataset="fashion-mnist", model="small", n_train=256, n_test=128, n_patch_only=64,
+                            downsample=2, patch_size=3, epochs=3, anneal_epoch=2, seeds=1, widths=(8,)),
     "cpu": PatchRunConfig(dataset="fashion-mnist", model="small", n_train=4096, n_test=1000, n_patch_only=500,
                           downsample=2, patch_size=3, epochs=12, anneal_epoch=6, seeds=2, widths=(16, 32)),
     "paper": PatchRunConfig(dataset="cifar-10", model="wrn", n_train=None, n_test=None, n_patch_only=1000,

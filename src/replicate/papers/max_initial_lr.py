@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from replicate import fits
 from replicate.ensemble import Member, TrainConfig, train_ensemble
 from replicate.losses import get_loss
-from replicate.lr_search import max_lr
+from replicate.lr_search import BracketError, max_lr
 from replicate.models import MLP
 from replicate.scales import ParameterError, one_of, positive
 from replicate.sharpness import top_eigenvalues
@@ -36,8 +37,8 @@ def _check_grid(cfg) -> None:
     for name in ("n_train", "pool", "depths", "widths", "min_ratio", "max_dw", "seeds"):
         positive(name, getattr(cfg, name))
     if not grid(cfg.depths, cfg.widths, cfg.min_ratio, cfg.max_dw):
-        raise ParameterError(f"no (depth, width) with width ≥ {cfg.min_ratio}·depth and depth·width ≤ {cfg.max_dw} "
-                             f"in {cfg.depths} × {cfg.widths}")
+        raise ParameterError(f"no (depth, width) with width ≥ {cfg.min_ratio}·depth and depth·width ≤ "
+                             f"{cfg.max_dw} in {cfg.depths} × {cfg.widths}")
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ class EtaStarConfig:
 
 ETA_PRESETS = {
     "smoke": EtaStarConfig("mnist", 1280, 256, 4, (2, 4), (32, 64), 8, 256, 1, 1, 20, 64, 10, 0.3, (0.01, 1.0),
-                           0.1, 30.0, 0.5, 2, 50),
+                           0.1, 30.0, 2.0, 2, 50),
     "cpu": EtaStarConfig("mnist", 6400, 1000, 2, (2, 3, 4), (64, 128, 256), 16, 512, 2, 1, 100, 64, 25, 0.6,
                          (0.01, 1.0), 0.1, 30.0, 0.1, 4, 1000),
     "paper": EtaStarConfig("mnist", 50000, 10000, 1, (2, 4, 8, 16), (256, 512, 1024, 2048), 16, 32768, 3, 3, 3905, 64,
@@ -134,8 +135,9 @@ SHARP_DRY_RUN = {"n_train": 64, "n_sharp": 16, "seeds": 1, "max_iter": 2, "n_boo
                  "widths": (2048,)}
 
 
-def grid(depths: tuple[int, ...], widths: tuple[int, ...], min_ratio: int, max_dw: int) -> list[tuple[int, int]]:
-    """The (depth, width) pairs with width ≥ min_ratio · depth (the paper's condition (i), w ≫ d), d·w ≤ max_dw."""
+def grid(depths: tuple[int, ...], widths: tuple[int, ...], min_ratio: int,
+         max_dw: int) -> list[tuple[int, int]]:
+    """The (depth, width) pairs with width ≥ min_ratio · depth (the paper's condition (i)) and d·w ≤ max_dw."""
     return [(d, w) for d in depths for w in widths if w >= min_ratio * d and d * w <= max_dw]
 
 
@@ -144,15 +146,10 @@ def load_data(dataset: str, n_train: int, n_val: int, pool: int, seed: int = 0):
 
     Returns X (n_train, D), y, X_val (n_val, D), y_val (labels int64); validation images come from the test split.
     """
-    from replicate.data import load
+    from replicate.data import load, mlp_inputs
 
     ds = load(dataset, n_train=n_train, n_test=n_val, seed=seed)
-
-    def prep(x: torch.Tensor) -> torch.Tensor:
-        x = torch.nn.functional.avg_pool2d(x, pool).flatten(1) if pool > 1 else x.flatten(1)
-        return x * x.shape[1] ** 0.5 / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
-
-    return prep(ds.X_train), ds.y_train, prep(ds.X_test), ds.y_test
+    return mlp_inputs(ds.X_train, pool), ds.y_train, mlp_inputs(ds.X_test, pool), ds.y_test
 
 
 def make_model(in_features: int, depth: int, width: int, num_classes: int = 10) -> MLP:
@@ -194,7 +191,7 @@ def eta_star(depth: int, width: int, seed: int, input_lr_mult: float, data: tupl
 
     try:
         r = max_lr(succeeds, cfg.lr_lo, cfg.lr_hi, rel_tol=cfg.rel_tol, points_per_round=cfg.points_per_round)
-    except ValueError as err:
+    except BracketError as err:
         status = "lo fails" if "fails already" in str(err) else "hi trains"
         return {"eta_star": math.nan, "lower": math.nan, "upper": math.nan, "rounds": 1, "trainings": math.nan,
                 "monotone": False, "status": status}
@@ -205,7 +202,8 @@ def eta_star(depth: int, width: int, seed: int, input_lr_mult: float, data: tupl
 def eta_points(cfg: EtaStarConfig, seed: int = 0) -> list[dict]:
     """Sweep points (input_lr_mult, depth, width, seed): all seeds at the first multiplier, ablation_seeds at others."""
     return [{"input_lr_mult": m, "depth": d, "width": w, "seed": seed + s}
-            for i, m in enumerate(cfg.input_lr_mults) for d, w in grid(cfg.depths, cfg.widths, cfg.min_ratio, cfg.max_dw)
+            for i, m in enumerate(cfg.input_lr_mults)
+            for d, w in grid(cfg.depths, cfg.widths, cfg.min_ratio, cfg.max_dw)
             for s in range(cfg.seeds if i == 0 else cfg.ablation_seeds)]
 
 
@@ -222,30 +220,11 @@ def sharpness_at_init(depth: int, width: int, seed: int, X: torch.Tensor, y: tor
 # ------------------------------------------------------------------------------------------------
 # Fits and summaries
 # ------------------------------------------------------------------------------------------------
-def fit_power_law(df: pd.DataFrame, y: str, *, n_boot: int = 1000, seed: int = 0,
-                  level: float = 0.95) -> dict:
-    """Least squares log ȳ = a + p · log(d·w) over the (depth, width) configurations, ȳ = geometric mean over seeds.
-
-    Rows with non-finite or non-positive y are dropped. R² is that of the configuration-level fit. The interval
-    on p resamples the seeds with replacement independently within every configuration and refits (central
-    `level` range). NaNs when fewer than 3 distinct d·w remain.
-    """
-    d = df[np.isfinite(df[y]) & (df[y] > 0)].assign(dw=lambda t: t.depth * t.width)
-    groups = [np.log(g[y].to_numpy(float)) for _, g in d.groupby(["depth", "width"])]
-    logx = np.log(np.array([k[0] * k[1] for k, _ in d.groupby(["depth", "width"])], dtype=float))
-    out = {"p": math.nan, "p_lo": math.nan, "p_hi": math.nan, "a": math.nan, "r2": math.nan,
-           "points": len(groups)}
-    if len(np.unique(logx)) < 3:
-        return out
-    means = np.array([g.mean() for g in groups])
-    p, a = np.polyfit(logx, means, 1)
-    resid = means - (a + p * logx)
-    r2 = 1 - resid.var() / means.var() if means.var() > 0 else math.nan
-    rng = np.random.default_rng(seed)
-    boots = [np.polyfit(logx, [rng.choice(g, size=len(g)).mean() for g in groups], 1)[0] for _ in range(n_boot)]
-    q = (1 - level) / 2
-    return {**out, "p": float(p), "a": float(a), "r2": float(r2), "p_lo": float(np.quantile(boots, q)),
-            "p_hi": float(np.quantile(boots, 1 - q))}
+def fit_power_law(df: pd.DataFrame, y: str, *, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+    """log ȳ = a + p·log(d·w) over the (depth, width) configurations (`fits.power_law`; equal-product
+    configurations stay separate points)."""
+    return fits.power_law(df.assign(dw=df.depth * df.width), "dw", y, by=["depth", "width"], n_boot=n_boot,
+                          seed=seed, level=level)
 
 
 def geometric_means(df: pd.DataFrame, y: str) -> pd.DataFrame:
