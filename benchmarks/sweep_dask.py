@@ -4,7 +4,8 @@
 
 Each point trains a ReLU MLP 32 → 128 (×2 hidden) → 1 by full-batch gradient descent on 512 random
 samples, seeded from the point (`sweep.point_seed`), one torch thread. The cluster's start and the workers'
-first imports are timed apart from the sweep; the two tables must be identical.
+first imports are timed apart from the sweep; the two tables must be identical. Workers are started without
+the MALLOC_TRIM_THRESHOLD_ that Dask's nanny sets by default (measured 2.5x slower torch here; see docs/dask.md).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def train(p: dict, steps: int) -> dict:
 def main() -> None:
     import functools
 
+    import dask
     from distributed import Client, LocalCluster
 
     from replicate import sweep
@@ -59,17 +61,19 @@ def main() -> None:
         rows.append(("in-process", 1, 0.0, 0.0, time.perf_counter() - start))
 
         start = time.perf_counter()
-        with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster, \
+        no_trim = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+        with dask.config.set(no_trim), LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                                                    host="127.0.0.1", dashboard_address=None,
+                                                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"}) as cluster, \
                 Client(cluster) as client:
             started = time.perf_counter() - start
             start = time.perf_counter()
             client.run(fn, points[0])  # the same warm-up on every worker
             warm = time.perf_counter() - start
             start = time.perf_counter()
-            dask = sweep.run_sweep(points, fn, Path(tmp, "dask.csv"), progress=False, executor=client)
+            remote = sweep.run_sweep(points, fn, Path(tmp, "dask.csv"), progress=False, executor=client)
             rows.append(("dask LocalCluster", args.workers, started, warm, time.perf_counter() - start))
-    pd.testing.assert_frame_equal(dask, local)
+    pd.testing.assert_frame_equal(remote, local)
     print(f"{len(points)} points × {args.steps} GD steps of an MLP 32→128×2→1; tables identical: yes")
     print(f"{'executor':<20}{'workers':>8}{'cluster start s':>17}{'warm-up s':>11}{'sweep s':>9}{'speed-up':>10}")
     for name, workers, started, warm, wall in rows:

@@ -41,3 +41,14 @@ def test_run_smoke_writes_notebook_results_and_figures(tmp_path):
     assert {"uv-model.ipynb", "uv-model.claims.csv", "uv-model.runs.csv", "uv-phase-diagram.png"} <= names
     runs = pd.read_csv(tmp_path / "uv-model.runs.csv")
     assert set(runs["seed"]) == {0} and set(runs["n"]) == {100, 1000}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", NB, "--executor", "spark"], "invalid choice: 'spark'"),
+    (["run", NB, "--executor", "dask"], "--executor dask and --scheduler tcp://HOST:PORT go together"),
+    (["run", NB, "--executor", "local"], "runs no sweep: it takes no --executor"),
+])
+def test_executor_options_are_checked(args, message):
+    out = replicate(*args)
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2 and len(lines) == 1 and lines[0].startswith("replicate: ") and message in lines[0]

@@ -32,6 +32,8 @@ seed = 0  # base seed
 dry_run = False  # one step of the preset, to check that it runs
 results_dir = "results"  # claims and tables are written here
 figures_dir = None  # figures are saved here when set (replicate run sets it)
+executor = None  # where sweep points run: None (in-process) | local | dask
+scheduler = None  # Dask scheduler address tcp://HOST:PORT (with executor="dask")
 
 # %%
 import matplotlib.pyplot as plt
@@ -50,12 +52,15 @@ cfg
 # %%
 points = [{"depth": d, "width": w, "seed": seed + s} for d, w in th.grid(cfg) for s in range(cfg.seeds)]
 table = sweep.run_sweep(points, lambda p: th.measure(p["depth"], p["width"], p["seed"], data, cfg),
-                        None if dry_run else sweep.sweep_path(results_dir, "thresholds", cfg), desc="networks")
+                        None if dry_run else sweep.sweep_path(results_dir, "thresholds", cfg), desc="networks",
+    executor=sweep.executor_from(executor, scheduler))
 table = table.assign(dw=table.depth * table.width, max_over_crit=table.eta_max / table.eta_crit,
                      star_over_crit=table.eta_star / table.eta_crit, star_lam0=table.eta_star * table.lam0)
 if not dry_run:
     results.write_table(table, f"{results_dir}/thresholds.runs.csv")
-table[["depth", "width", "seed", "lam0", "eta_crit", "eta_max", "eta_star", "max_over_crit", "star_over_crit"]].round(4)
+status = [c for c in ("eta_max_status", "eta_star_status") if c in table]  # why a threshold was not bracketed
+table[["depth", "width", "seed", "lam0", "eta_crit", "eta_max", "eta_star", "max_over_crit", "star_over_crit",
+       *status]].round(4)
 
 # %% [markdown]
 # ## The three learning rates against depth × width

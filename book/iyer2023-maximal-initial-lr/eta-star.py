@@ -37,6 +37,8 @@ seed = 0  # base seed (data subset and first init)
 dry_run = False  # one step of the preset, to check that it runs
 results_dir = "results"  # claims and tables are written here
 figures_dir = None  # figures are saved here when set (replicate run sets it)
+executor = None  # where sweep points run: None (in-process) | local | dask
+scheduler = None  # Dask scheduler address tcp://HOST:PORT (with executor="dask")
 
 # %%
 import matplotlib.pyplot as plt
@@ -67,7 +69,8 @@ cfg
 runs = sweep.run_sweep(
     mil.eta_points(cfg, seed=seed),
     lambda p: mil.eta_star(p["depth"], p["width"], p["seed"], p["input_lr_mult"], data, cfg),
-    None if dry_run else sweep.sweep_path(results_dir, "eta-star", cfg), desc="η* points")
+    None if dry_run else sweep.sweep_path(results_dir, "eta-star", cfg), desc="η* points",
+    executor=sweep.executor_from(executor, scheduler))
 runs = runs.assign(dw=runs.depth * runs.width)
 if not dry_run:
     results.write_table(runs, f"{results_dir}/eta-star.runs.csv")

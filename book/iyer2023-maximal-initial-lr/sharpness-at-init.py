@@ -34,6 +34,8 @@ seed = 0  # base seed (data subset and first init)
 dry_run = False  # one step of the preset, to check that it runs
 results_dir = "results"  # claims and tables are written here
 figures_dir = None  # figures are saved here when set (replicate run sets it)
+executor = None  # where sweep points run: None (in-process) | local | dask
+scheduler = None  # Dask scheduler address tcp://HOST:PORT (with executor="dask")
 
 # %%
 import matplotlib.pyplot as plt
@@ -61,7 +63,8 @@ cfg
 points = [{"depth": d, "width": w, "seed": seed + s}
           for d, w in mil.grid(cfg.depths, cfg.widths, cfg.min_ratio, cfg.max_dw) for s in range(cfg.seeds)]
 lam = sweep.run_sweep(points, lambda p: mil.sharpness_at_init(p["depth"], p["width"], p["seed"], X, y, cfg),
-                      None if dry_run else sweep.sweep_path(results_dir, "sharpness-at-init", cfg), desc="λ1 points")
+                      None if dry_run else sweep.sweep_path(results_dir, "sharpness-at-init", cfg), desc="λ1 points",
+    executor=sweep.executor_from(executor, scheduler))
 lam = lam.assign(dw=lam.depth * lam.width)
 if not dry_run:
     results.write_table(lam, f"{results_dir}/sharpness-at-init.runs.csv")

@@ -38,6 +38,8 @@ seed = 0  # base seed (data subset and first init)
 dry_run = False  # one step of the preset, to check that it runs
 results_dir = "results"  # claims and tables are written here
 figures_dir = None  # figures are saved here when set (replicate run sets it)
+executor = None  # where sweep points run: None (in-process) | local | dask
+scheduler = None  # Dask scheduler address tcp://HOST:PORT (with executor="dask")
 
 # %%
 import matplotlib.pyplot as plt
@@ -52,7 +54,7 @@ plots.style()
 cfg = scales.resolve(catapult.RELU_PRESETS, scale,
                      dict(dataset=dataset, width=width, depth=depth, steps=steps, seeds=seeds, lr_factors=lr_factors),
                      dry_run=dry_run, dry_overrides=catapult.RELU_DRY_RUN)
-X, Y, X_test, Y_test = (t.to(device) for t in catapult.relu_data(cfg, seed=seed))
+data = catapult.relu_data(cfg, seed=seed)  # on the CPU: each sweep point moves it to its own device
 cfg
 
 # %% [markdown]
@@ -61,8 +63,10 @@ cfg
 # %%
 history = sweep.run_sweep(
     [{"seed": seed + s} for s in range(cfg.seeds)],
-    lambda p: catapult.run_relu_seed(cfg, p["seed"], X, Y, X_test, Y_test).drop(columns=["seed"]),
-    None if dry_run else sweep.sweep_path(results_dir, "relu-networks", cfg), desc="seeds")
+    lambda p: catapult.run_relu_seed(cfg, p["seed"], *(t.to(runtime.choose_device()) for t in data)).drop(
+        columns=["seed"]),
+    None if dry_run else sweep.sweep_path(results_dir, "relu-networks", cfg), desc="seeds",
+    executor=sweep.executor_from(executor, scheduler))
 phases = catapult.relu_phases(history, cfg.steps)
 thresholds = catapult.relu_thresholds(phases)
 if not dry_run:

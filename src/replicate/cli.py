@@ -2,6 +2,7 @@
 
     replicate list
     replicate run book/<chapter>/<notebook> --scale paper [-p NAME VALUE]... [--device cuda] [--dry-run]
+                  [--executor dask --scheduler tcp://HOST:PORT]
 
 `run` converts the text notebook (the source of truth) with jupytext, executes it with papermill into
 `runs/<scale>/<chapter>/<notebook>.ipynb`, and points the notebook's `results_dir` and `figures_dir` at that
@@ -23,6 +24,14 @@ BOOK = Path("book")
 
 class UsageError(Exception):
     """Bad command-line input: reported in one line, exit code 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line (no usage dump) and exit code 2."""
+
+    def error(self, message: str):
+        print(f"replicate: {message}", file=sys.stderr)
+        sys.exit(2)
 
 
 def notebooks(book: Path = BOOK) -> list[Path]:
@@ -90,6 +99,12 @@ def cmd_run(args) -> int:
         raise UsageError(f"unknown parameter {unknown[0]!r} for {text.with_suffix('')}; allowed: {', '.join(known)}")
     if args.dry_run:
         values["dry_run"] = True
+    if (args.executor == "dask") != bool(args.scheduler):
+        raise UsageError("--executor dask and --scheduler tcp://HOST:PORT go together")
+    if args.executor:
+        if "executor" not in known:
+            raise UsageError(f"{text.with_suffix('')} runs no sweep: it takes no --executor")
+        values.update(executor=args.executor, scheduler=args.scheduler)
     out_dir = (Path(args.output) if args.output else Path("runs") / args.scale / text.parent.name).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     values.update(scale=args.scale, results_dir=str(out_dir), figures_dir=str(out_dir))
@@ -111,7 +126,7 @@ def cmd_run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="replicate", description=__doc__.splitlines()[0])
+    parser = Parser(prog="replicate", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="notebooks and their parameters").set_defaults(fn=cmd_list)
     run = sub.add_parser("run", help="execute a notebook at a scale")
@@ -119,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--scale", default="cpu", help="smoke | cpu | paper")
     run.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="a parameter")
     run.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (sets REPLICATE_DEVICE)")
+    run.add_argument("--executor", choices=["local", "dask"], help="where sweep points run (default local)")
+    run.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (with --executor dask)")
     run.add_argument("--dry-run", action="store_true", help="one step of the preset, to check that it runs")
     run.add_argument("--output", help="output folder (default runs/<scale>/<chapter>)")
     run.set_defaults(fn=cmd_run)

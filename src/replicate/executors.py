@@ -41,7 +41,8 @@ def is_local(executor: Executor) -> bool:
         return True
     if isinstance(executor, str):
         if "://" not in executor:
-            raise ValueError(f"executor must be None, 'local', a distributed.Client or tcp://HOST:PORT; got {executor!r}")
+            raise ValueError(f"executor must be None, 'local', a distributed.Client or tcp://HOST:PORT; "
+                             f"got {executor!r}")
         return False
     from distributed import Client
 
@@ -72,7 +73,7 @@ def run_points(fn: Callable[[Mapping[str, Any]], Any], points: Sequence[Mapping[
     Dask reruns the tasks of a worker that died; anything still pending when the caller stops iterating (an
     error, Ctrl-C) is cancelled. `names` label the tasks (the scheduler's dashboard shows them).
     """
-    if is_local(executor):
+    if is_local(executor) or not points:
         for i, p in enumerate(points):
             yield i, fn(p)
         return

@@ -21,6 +21,7 @@ def style() -> None:
 def seed_band(ax, df: pd.DataFrame, x: str, y: str, hue: str | None = None, *, estimator: str = "median",
               log_x: bool = False, log_y: bool = False, **kwargs):
     """Line over seeds with a band from min to max across seeds (every row is one seed's value)."""
+    kwargs.setdefault("legend", "full")
     sns.lineplot(data=df, x=x, y=y, hue=hue, estimator=estimator, errorbar=("pi", 100), ax=ax,
                  palette="viridis" if hue else None, **kwargs)
     if log_x:

@@ -88,7 +88,7 @@ UPDATE_PRESETS = {
     "smoke": UpdateSizeConfig(widths=(64, 128, 256), depths=(2, 4, 8), seeds=2, eta_points=5,
                               fit_depths=(2, 4, 8), fit_ratio=16, ratio_widths=(128, 256), ratio_max_depth=4,
                               fit_width=256, group_depth=2, bootstrap=200),
-    "cpu": UpdateSizeConfig(widths=(256, 512, 1024, 2048), depths=(2, 4, 8, 16, 32), seeds=8),
+    "cpu": UpdateSizeConfig(widths=(256, 512, 1024, 2048), depths=(2, 4, 8, 16, 32), seeds=6),
     "paper": UpdateSizeConfig(widths=(256, 512, 1024, 2048, 4096, 8192), depths=(2, 4, 8, 16, 32, 64, 128),
                               fit_depths=(4, 8, 16, 32, 64, 128), ratio_widths=(512, 2048),
                               fit_width=4096, eta_points=17, seeds=16, max_weights=2**31,

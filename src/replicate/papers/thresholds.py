@@ -2,9 +2,9 @@
 
 For one ReLU MLP (He init, full-batch gradient descent on L = 1/(2m)Σ‖f − y‖², one-hot targets) we measure
   λ0      the top eigenvalue of the NTK JJᵀ/m at initialisation (Lewkowycz et al.: lazy below η = 2/λ0),
-  η_max   the largest constant LR whose run trains: finite, and at the end of the budget below the loss of the
-          best constant predictor ½·mean‖y − ȳ‖² (a ReLU net can also fail by dying: its output collapses to a
-          constant instead of overflowing, which this criterion counts as a failure too),
+  η_max   the largest constant LR whose run trains: finite, and at the end of the budget below both its initial
+          loss and the loss ½·mean‖y‖² of the zero output (a ReLU net without biases can also fail by dying: its
+          output collapses to zero instead of overflowing, which this criterion counts as a failure too),
   η*      the largest constant LR whose run reaches a validation accuracy t within the budget (Iyer et al.),
 the last two by `lr_search.max_lr` (searched in [η_crit, 128·η_crit]), each round one batched ensemble run.
 """
@@ -78,8 +78,9 @@ def _runs(lrs: torch.Tensor, depth: int, width: int, seed: int, data, cfg: Thres
     h = train_ensemble(lambda: MLP(X.shape[1], width, depth, 10, parametrization="sp", bias=False), members, X, Y,
                        train, X_eval=X_val, y_eval=Y_val).history
     last = h.sort_values("step").groupby("member").last()
-    constant = 0.5 * (Y - Y.mean(0)).pow(2).sum(1).mean()
-    converged = (~last.diverged) & (last.step == cfg.steps) & (last.loss < float(constant))
+    l0 = h[h.step == 0].set_index("member").loss
+    dead = float(0.5 * Y.pow(2).sum(1).mean())
+    converged = (~last.diverged) & (last.step == cfg.steps) & (last.loss < l0) & (last.loss < dead)
     best = h[~h.diverged].groupby("member").eval_acc.max().reindex(range(len(members))).fillna(0.0)
     return pd.DataFrame({"converged": converged.reindex(range(len(members))).fillna(False), "best_acc": best})
 
