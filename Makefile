@@ -1,5 +1,7 @@
 # Two commands for a fresh machine (Python >= 3.10, no GPU): `make book` and `make test`.
 # Both create .venv and install the pinned versions (constraints.txt) first.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -34,6 +36,7 @@ unit: $(BIN)/.installed
 	$(BIN)/python -m pytest tests --ignore=tests/browser -n 2 -q
 
 nbval: $(BIN)/.installed
+	@echo "nbval: re-executing $(words $(NOTEBOOKS)) notebooks at their stored parameters"
 	$(BIN)/python -m pytest --nbval-lax --sanitize-with .nbval-sanitize.cfg -n 2 --dist loadscope book -q
 
 ## make browser: the built book in headless Chromium (pages, figures, internal links); screenshots in _build/browser
@@ -46,7 +49,7 @@ notebooks: $(BIN)/.installed
 	rm -f book/*/results/*.sweep.csv
 	for nb in $(NOTEBOOKS); do \
 	  $(BIN)/jupytext --to ipynb -q "$$nb" && \
-	  (cd "$$(dirname "$$nb")" && $(abspath $(BIN))/papermill --no-progress-bar "$$(basename "$${nb%.py}").ipynb" "$$(basename "$${nb%.py}").ipynb" 2>&1 | grep -v WARNING) || exit 1; \
+	  (cd "$$(dirname "$$nb")" && REPLICATE_PROGRESS=0 $(abspath $(BIN))/papermill --no-progress-bar "$$(basename "$${nb%.py}").ipynb" "$$(basename "$${nb%.py}").ipynb" 2>&1 | grep -v WARNING) || exit 1; \
 	done
 
 ## make sync: regenerate each .ipynb's cells from its text twin, keeping outputs

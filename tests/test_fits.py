@@ -25,3 +25,14 @@ def test_noise_gives_an_interval_around_the_slope_and_groups_by_configuration():
 def test_too_few_points_and_nonpositive_values():
     df = pd.DataFrame({"x": [1, 2, 2, 3], "y": [1.0, 2.0, np.nan, -1.0]})
     assert np.isnan(fits.power_law(df, "x", "y")["p"])
+
+
+def test_arithmetic_average_fits_the_log_of_the_mean():
+    x = np.array([2, 4, 8])
+    # per x two seeds whose arithmetic mean is x**3 but whose geometric mean is not a power of x
+    rows = [{"x": v, "seed": s, "y": v**3 * (1 + (0.5 if s else -0.5) * v / 8)} for v in x for s in (0, 1)]
+    df = pd.DataFrame(rows)
+    assert fits.power_law(df, "x", "y", average="arithmetic", n_boot=20)["p"] == pytest.approx(3.0)
+    assert fits.power_law(df, "x", "y", n_boot=20)["p"] != pytest.approx(3.0)
+    with pytest.raises(ValueError, match="average must be one of"):
+        fits.power_law(df, "x", "y", average="median")

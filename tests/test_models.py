@@ -17,11 +17,11 @@ def test_tables_match_formulas():
         assert (row.init_std, row.multiplier, row.lr_mult) == (1.0, math.sqrt(2 / row.fan_in), 1.0)
     assert [r.kind for r in mup] == ["input", "hidden", "hidden", "output"]
     assert [r.init_std for r in mup] == pytest.approx([math.sqrt(2 / D), math.sqrt(2 / N), math.sqrt(2 / N), 1 / N])
-    assert [r.lr_mult for r in mup] == pytest.approx([N, 1, 1, 1 / N])
+    assert [r.lr_mult for r in mup] == pytest.approx([N / D, 1, 1, 1 / N])
     assert [r.bias_lr_mult for r in mup] == pytest.approx([N, N, N, 1])
     assert [r.lr_mult for r in dmup] == pytest.approx([r.lr_mult * L**-1.5 for r in mup])
     frame = table_frame(mup, "mup")
-    assert list(frame["lr_mult_formula"]) == ["n", "1", "1", "1/n"]
+    assert list(frame["lr_mult_formula"]) == ["n/d", "1", "1", "1/n"]
     assert len(MLP(D, N, L, K, "ntk").table_frame()) == L + 1
 
 
@@ -81,7 +81,7 @@ def test_param_groups_apply_table_and_layer_multipliers():
     torch.manual_seed(0)
     model = MLP(D, N, L, K, "mup").double()
     mults = lr_multipliers(model, {"layers.0": 0.01})
-    assert mults["layers.0.weight"] == pytest.approx(N * 0.01)
+    assert mults["layers.0.weight"] == pytest.approx(N / D * 0.01)
     assert mults["layers.3.weight"] == pytest.approx(1 / N)
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     opt = torch.optim.SGD(param_groups(model, 0.1, {"layers.0": 0.01}))

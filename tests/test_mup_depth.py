@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import torch
 
-from replicate import scales
+from replicate import fits, scales
 from replicate.papers import mup_depth as md
 
 
@@ -73,17 +73,6 @@ def test_full_step_eta_star_solves_m_equals_one():
     assert float(md.full_step(model, x, y, table, np.array([eta]))[0]) == pytest.approx(1.0, rel=1e-6)
 
 
-def test_fit_power_law_recovers_an_exact_exponent_and_is_deterministic():
-    xs = [2, 4, 8, 16]
-    df = pd.DataFrame([(x, s, 3.0 * x**2.5 * (1 + 0.1 * s)) for x in xs for s in range(4)], columns=["L", "seed", "C"])
-    slope, lo, hi = md.fit_power_law(df, "L", "C", n_boot=200, seed=1)
-    assert slope == pytest.approx(2.5, abs=1e-12)
-    assert lo <= slope <= hi
-    assert md.fit_power_law(df, "L", "C", n_boot=200, seed=1) == (slope, lo, hi)
-    with pytest.raises(ValueError, match="at least 3"):
-        md.fit_power_law(df[df.L <= 4], "L", "C")
-
-
 def test_depth_exponent_is_three_when_width_dominates_depth():
     """Claim 18 at a small size: C_L ∝ L^s with s ∈ [2.7, 3.3] over L = 2, 4, 8 at n = 512 ≥ 64L."""
     cfg = md.UpdateSizeConfig(widths=(512,), depths=(2, 4, 8), seeds=6, fit_depths=(2, 4, 8), fit_ratio=32,
@@ -97,7 +86,7 @@ def test_hidden_rate_is_width_independent_and_edges_are_not():
     """Unit LRs: input C_L ∝ n⁻², output C_f ∝ n², hidden flat (width exponents over n = 64 … 1024)."""
     cfg = md.UpdateSizeConfig(widths=(64, 256, 1024), depths=(2,), seeds=4, group_depth=2, bootstrap=10)
     scan = md.group_width_scan(cfg)
-    exp = {k: md.fit_power_law(g, "n", "C", n_boot=10)[0] for k, g in scan.groupby(["lr_table", "group"])}
+    exp = {k: fits.power_law(g, "n", "C", average="arithmetic", n_boot=10)["p"] for k, g in scan.groupby(["lr_table", "group"])}
     assert exp[("unit", "input")] == pytest.approx(-2, abs=0.3)
     assert exp[("unit", "output")] == pytest.approx(2, abs=0.3)
     assert exp[("unit", "hidden")] == pytest.approx(0, abs=0.3)
@@ -121,3 +110,64 @@ def test_stepped_forward_equals_the_model_with_updated_weights():
     params = {k: v.detach() + 0.3 * t[k] for k, v in model.named_parameters()}
     expected = md._outputs(model, params, x)[-2]
     assert torch.allclose(md._stepped_preactivation(model, t, x, 0.3), expected, rtol=1e-12, atol=1e-12)
+
+
+# ---- notebook lr-sweep -------------------------------------------------------------------------------------
+
+
+def test_lr_sweep_presets_validate_and_grid_is_log2_spaced():
+    for cfg in md.LR_SWEEP_PRESETS.values():
+        cfg.validate()
+    cfg = md.LR_SWEEP_PRESETS["cpu"]
+    lrs = cfg.lrs("mup")
+    assert lrs[0] == pytest.approx(2**-5) and lrs[-1] == pytest.approx(16.0)
+    assert np.diff(np.log2(lrs)) == pytest.approx(np.full(len(lrs) - 1, 1 / cfg.lr_per_octave))
+    with pytest.raises(scales.ParameterError):
+        md.LRSweepConfig(width=8, depths=(2,), seeds=1, steps=1, coord_widths=(8,), coord_depths=(2,),
+                         parametrizations=("ntk",)).validate()
+
+
+def test_library_mup_table_gives_the_mean_field_rates():
+    """The library's μP LR multipliers equal the chapter's `mean_field_table` (input η·n/n₀)."""
+    from replicate.models import lr_multipliers
+
+    n, n0 = 64, 8
+    mult = lr_multipliers(md.MLP(n0, n, 3, 1, parametrization="mup", bias=False))
+    table = md.mean_field_table(n0, n, 3)
+    assert [mult[f"{layer}.weight"] for layer in table.layer] == pytest.approx(table.lr_scale.tolist())
+
+
+def test_coordinate_check_is_linear_in_lr_at_small_lr_and_zero_without_steps():
+    X, Y = md.gaussian_batch(4, 8, seed=1, dtype=torch.float32)
+    a = md.coordinate_check("mup", 32, 2, X, Y, lr=1e-5, steps=1, seed=0)
+    b = md.coordinate_check("mup", 32, 2, X, Y, lr=2e-5, steps=1, seed=0)
+    assert b["rms_dz"] / a["rms_dz"] == pytest.approx(2.0, rel=1e-2)
+    assert md.coordinate_check("sp", 32, 2, X, Y, lr=1e-3, steps=0, seed=0)["rms_dz"] == 0.0
+
+
+def test_depth_mup_coordinate_change_is_mup_times_depth_factor_in_linear_regime():
+    """depth-μP scales every LR by L^(−3/2), so at small η its Δz is μP's × L^(−3/2)."""
+    X, Y = md.gaussian_batch(4, 8, seed=1, dtype=torch.float32)
+    depth = 4
+    m = md.coordinate_check("mup", 32, depth, X, Y, lr=1e-5, steps=1, seed=0)["rms_dz"]
+    d = md.coordinate_check("depth_mup", 32, depth, X, Y, lr=1e-5, steps=1, seed=0)["rms_dz"]
+    assert d / m == pytest.approx(depth**-1.5, rel=1e-2)
+
+
+def test_optimal_lrs_skips_diverged_runs():
+    runs = pd.DataFrame({"parametrization": "mup", "depth": 2, "seed": 0, "lr": [0.1, 0.2, 0.4],
+                         "final_loss": [0.5, 0.3, np.nan], "diverged": [False, False, True]})
+    opt = md.optimal_lrs(runs)
+    assert opt.lr_opt.tolist() == [0.2] and opt.final_loss.tolist() == [0.3]
+
+
+def test_lr_sweep_point_has_one_row_per_member_and_flags_divergence():
+    cfg = md.LRSweepConfig(width=16, depths=(2,), seeds=2, steps=3, coord_widths=(16,), coord_depths=(2,),
+                           n_train=32, batch_size=16, lr_ranges=(("sp", 2**-4, 2**12),), parametrizations=("sp",),
+                           lr_per_octave=1)
+    X, Y = md.gaussian_batch(32, 8, seed=2, dtype=torch.float32)
+    Y = torch.nn.functional.one_hot(torch.arange(32) % 3, 3).float()
+    out = md.lr_sweep_point(cfg, "sp", 2, X, Y)
+    assert len(out) == len(cfg.lrs("sp")) * cfg.seeds
+    assert not out.diverged.iloc[0] and out.diverged.iloc[-1]
+    assert out.final_loss.isna().tolist() == out.diverged.tolist()

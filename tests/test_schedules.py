@@ -1,6 +1,5 @@
 """replicate.schedules: the roots α, β, the paper's growth constant, LambdaLR use, TEXP, and the exact recursion."""
 
-import math
 
 import pytest
 import torch

@@ -33,7 +33,7 @@ dry_run = False  # one step of the preset, to check that it runs
 results_dir = "results"  # claims and tables are written here
 figures_dir = None  # figures are saved here when set (replicate run sets it)
 executor = None  # where sweep points run: None (in-process) | local | dask
-scheduler = None  # Dask scheduler address tcp://HOST:PORT (with executor="dask")
+scheduler = None  # Dask scheduler address tcp://HOST:PORT, with executor dask
 
 # %%
 import matplotlib.pyplot as plt
@@ -70,16 +70,18 @@ table[["depth", "width", "seed", "lam0", "eta_crit", "eta_max", "eta_star", "max
 
 # %%
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
-for col, label, marker in (("eta_crit", "η_crit = 2/λ0", "o"), ("eta_max", "η_max (trains)", "s"),
-                           ("eta_star", f"η* (val. acc. ≥ {cfg.threshold:g})", "^")):
-    ax1.scatter(table.dw, table[col], marker=marker, label=label)
-ax1.set(xscale="log", yscale="log", xlabel="depth × width", ylabel="learning rate η", title="three thresholds")
-for col, label, marker in (("max_over_crit", "η_max / η_crit", "s"), ("star_over_crit", "η* / η_crit", "^")):
-    ax2.scatter(table.dw, table[col], marker=marker, label=label)
+for ax, columns in ((ax1, (("eta_crit", "η_crit = 2/λ0", "o"), ("eta_max", "η_max (trains)", "s"),
+                           ("eta_star", f"η* (val. acc. ≥ {cfg.threshold:g})", "^"))),
+                    (ax2, (("max_over_crit", "η_max / η_crit", "s"), ("star_over_crit", "η* / η_crit", "^")))):
+    for col, label, marker in columns:
+        ok = table[np.isfinite(table[col])]  # unbracketed thresholds (NaN) are listed in the table above
+        ax.scatter(ok.dw, ok[col], marker=marker, label=label)
 ax2.axhline(1, **plots.PAPER_STYLE, label="paper: lazy boundary (1)")
 ax2.axhline(6, color="black", linestyle="-.", linewidth=1.2, label="paper: η_max ≈ 12/λ0 (6)")
+ax1.set(xscale="log", yscale="log", xlabel="depth × width", ylabel="learning rate η", title="three thresholds")
 ax2.set(xscale="log", yscale="log", xlabel="depth × width", ylabel="η / η_crit", title="in units of 2/λ0")
 for ax in (ax1, ax2):
+    ax.set_xlim(table.dw.min() / 1.5, table.dw.max() * 1.5)
     ax.legend(fontsize="small")
 plots.save(fig, "thresholds", figures_dir)
 plt.show()

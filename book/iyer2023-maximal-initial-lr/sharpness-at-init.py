@@ -35,7 +35,7 @@ dry_run = False  # one step of the preset, to check that it runs
 results_dir = "results"  # claims and tables are written here
 figures_dir = None  # figures are saved here when set (replicate run sets it)
 executor = None  # where sweep points run: None (in-process) | local | dask
-scheduler = None  # Dask scheduler address tcp://HOST:PORT (with executor="dask")
+scheduler = None  # Dask scheduler address tcp://HOST:PORT, with executor dask
 
 # %%
 import matplotlib.pyplot as plt

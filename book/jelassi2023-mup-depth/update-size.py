@@ -43,7 +43,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from replicate import claims, plots, results, runtime, scales
+from replicate import claims, fits, plots, results, runtime, scales
 from replicate.papers import mup_depth
 
 runtime.setup(seed)
@@ -115,9 +115,9 @@ plt.show()
 # with n ≥ 32·L, 95 % bootstrap interval over seeds); η*_lin ∝ L^(−s/2).
 
 # %%
-fits = pd.DataFrame([(n, *mup_depth.depth_fit(lin, cfg, n, seed=seed)) for n in cfg.widths],
+depth_fits = pd.DataFrame([(n, *mup_depth.depth_fit(lin, cfg, n, seed=seed)) for n in cfg.widths],
                     columns=["n", "slope", "lo", "hi"]).dropna()
-fits.assign(eta_exponent=-fits.slope / 2).round(3)
+depth_fits.assign(eta_exponent=-depth_fits.slope / 2).round(3)
 
 # %% [markdown]
 # ## Width independence of the hidden-layer rate, and the first and last layers
@@ -147,7 +147,7 @@ plt.show()
 
 # %%
 def width_exponent(g: pd.DataFrame) -> float:
-    return mup_depth.fit_power_law(g, "n", "C", n_boot=cfg.bootstrap, seed=seed)[0] if g.n.nunique() >= 3 else np.nan
+    return fits.power_law(g, "n", "C", average="arithmetic", n_boot=cfg.bootstrap, seed=seed)["p"]
 
 
 width_exp = scan.groupby(["lr_table", "group"]).apply(width_exponent, include_groups=False).rename("exponent")
@@ -166,8 +166,8 @@ if not dry_run:
     results.write_table(stars, f"{results_dir}/update-size.eta-star.csv")
 long = stars.melt(id_vars=["n", "L", "seed"], value_vars=["eta_lin", "eta_full"], var_name="definition",
                   value_name="eta_star")
-fit_star = {d: (mup_depth.fit_power_law(g, "L", "eta_star", n_boot=cfg.bootstrap, seed=seed)
-                if g.L.nunique() >= 3 else (np.nan,) * 3) for d, g in long.groupby("definition")}
+fit_star = {d: tuple(fits.power_law(g, "L", "eta_star", average="arithmetic", n_boot=cfg.bootstrap,
+                                    seed=seed)[k] for k in ("p", "p_lo", "p_hi")) for d, g in long.groupby("definition")}
 fig, ax = plt.subplots(figsize=(6, 4))
 if len(long):
     plots.seed_band(ax, long, "L", "eta_star", hue="definition", log_x=True, log_y=True, marker="o")
@@ -192,7 +192,7 @@ pd.DataFrame(fit_star, index=["exponent", "lo", "hi"]).round(3)
 
 # %%
 s_fit = mup_depth.depth_fit(lin, cfg, cfg.fit_width, seed=seed)
-per_width_ok = fits[(fits.slope >= 2.7) & (fits.slope <= 3.3)]
+per_width_ok = depth_fits[(depth_fits.slope >= 2.7) & (depth_fits.slope <= 3.3)]
 unit, mf = width_exp.get("unit", pd.Series(dtype=float)), width_exp.get("mean_field", pd.Series(dtype=float))
 mf_ok = int(sum(abs(v) <= 0.3 for v in mf.dropna()))
 n1, n2 = cfg.ratio_widths[0], cfg.ratio_widths[-1]
@@ -203,7 +203,7 @@ table = [
                           fit_star.get("eta_lin", (np.nan,))[0], -1.65, -1.35),
     claims.fraction_claim(f"slope s in [2.7, 3.3] at every width with ≥ 3 depths, n ≥ {cfg.fit_ratio}L",
                           "3 at every n",
-                          len(per_width_ok), len(fits)),
+                          len(per_width_ok), len(depth_fits)),
     claims.fraction_claim(f"C_L(n={n1}) / C_L(n={n2}) in [0.7, 1.4], L ≤ {cfg.ratio_max_depth}",
                           "n-independent", int(ratios.ratio.between(0.7, 1.4).sum()), len(ratios)),
     claims.interval_claim("input layer, unit LR: width exponent of C_L", "-2 (needs LR ∝ n/n0)",

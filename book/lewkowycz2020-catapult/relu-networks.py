@@ -39,12 +39,10 @@ dry_run = False  # one step of the preset, to check that it runs
 results_dir = "results"  # claims and tables are written here
 figures_dir = None  # figures are saved here when set (replicate run sets it)
 executor = None  # where sweep points run: None (in-process) | local | dask
-scheduler = None  # Dask scheduler address tcp://HOST:PORT (with executor="dask")
+scheduler = None  # Dask scheduler address tcp://HOST:PORT, with executor dask
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
 
 from replicate import claims, plots, results, runtime, scales, sweep
 from replicate.papers import catapult

@@ -39,7 +39,6 @@ figures_dir = None  # figures are saved here when set (replicate run sets it)
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import torch
 

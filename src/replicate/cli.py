@@ -17,6 +17,7 @@ import os
 import sys
 from pathlib import Path
 
+from replicate.runtime import show_progress
 from replicate.scales import SCALES
 
 BOOK = Path("book")
@@ -114,7 +115,7 @@ def cmd_run(args) -> int:
     output = out_dir / f"{text.stem}.ipynb"
     try:
         papermill.execute_notebook(read_text_notebook(text), str(output), parameters=values, cwd=str(text.parent),
-                                   progress_bar=not os.environ.get("CI"), kernel_name="python3")
+                                   progress_bar=show_progress(), kernel_name="python3")
     except PapermillExecutionError as err:
         line = f"{err.ename}: {err.evalue}"
         if err.ename in ("ParameterError", "DataError"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -23,6 +22,7 @@ from tqdm import tqdm
 
 from replicate.losses import accuracy, get_loss
 from replicate.models import lr_multipliers, param_groups
+from replicate.runtime import show_progress
 
 ENGINES = ("vmap", "loop")
 
@@ -330,7 +330,7 @@ def train_ensemble(
     diverged = torch.zeros(E, dtype=torch.bool, device=X.device)
     diverged_step = torch.full((E,), -1, dtype=torch.long)
     loss0, records = None, []
-    bar = tqdm(total=cfg.steps, disable=not cfg.progress or bool(os.environ.get("CI")), desc="train_ensemble")
+    bar = tqdm(total=cfg.steps, disable=not (cfg.progress and show_progress()), desc="train_ensemble")
     for t, idx in enumerate(_batch_indices(len(X), cfg.batch_size, cfg.steps, cfg.data_seed)):
         xb, yb = (X, y) if idx is None else (X[idx], y[idx])
         loss, out = engine.forward(xb, yb, ~diverged, need_grad=t < cfg.steps)

@@ -10,7 +10,7 @@ name        layer        σ² (init var)   a (multiplier)      c (LR)     c^b (b
 ==========  ===========  ==============  ==================  =========  ===================
 sp          all          2/fan_in (He)   1                   1          1
 ntk         all          1               √(2/fan_in)         1          1
-mup         input        2/d             1                   n          n
+mup         input        2/d             1                   n/d        n
 mup         hidden       2/n             1                   1          n
 mup         output       1/n²            1                   1/n        1
 depth_mup   any          as mup          as mup              mup·L^-3/2 mup·L^-3/2
@@ -18,9 +18,12 @@ depth_mup   any          as mup          as mup              mup·L^-3/2 mup·L^
 
 μP is Yang & Hu's maximal-update parametrisation for SGD in the form of Yang et al. 2022
 (Tensor Programs V, Table 3: input weights and all biases at LR η·fan_out, output weights at
-η/fan_in, init var 1/fan_in² for the output layer), with He's factor 2 on the ReLU layers; it is the
-mean-field initialisation of Jelassi et al. 2023, whose hidden-layer LR is width-independent. Under it
-a hidden pre-activation moves by Θ(1) per coordinate after one SGD step, whatever n.
+η/fan_in, init var 1/fan_in² for the output layer), with He's factor 2 on the ReLU layers, and the
+input-weight LR divided by the input dimension d as in the mean-field table of Jelassi et al. 2023
+(η·n/d). The two differ only by the constant d, which Tensor Programs treat as O(1); at finite d the
+division keeps the input layer's share of a pre-activation's change equal to one hidden layer's, instead
+of d times larger (which would hide the L³ growth that chapter measures). Under this table a hidden
+pre-activation moves by Θ(1) per coordinate after one SGD step, whatever n.
 
 depth-μP (an assumption, stated here once): Jelassi et al. 2023 find the μP maximal-update LR of ReLU
 MLPs scales as L^(-3/2); depth-μP multiplies every μP LR multiplier by L^(-3/2), so the base LR η at
@@ -41,12 +44,12 @@ FORMULAS = {
     "sp": {k: ("2/fan_in", "1", "1", "1") for k in ("input", "hidden", "output")},
     "ntk": {k: ("1", "sqrt(2/fan_in)", "1", "1") for k in ("input", "hidden", "output")},
     "mup": {
-        "input": ("2/d", "1", "n", "n"),
+        "input": ("2/d", "1", "n/d", "n"),
         "hidden": ("2/n", "1", "1", "n"),
         "output": ("1/n^2", "1", "1/n", "1"),
     },
     "depth_mup": {
-        "input": ("2/d", "1", "n·L^-3/2", "n·L^-3/2"),
+        "input": ("2/d", "1", "(n/d)·L^-3/2", "n·L^-3/2"),
         "hidden": ("2/n", "1", "L^-3/2", "n·L^-3/2"),
         "output": ("1/n^2", "1", "1/(n·L^3/2)", "L^-3/2"),
     },
@@ -81,7 +84,7 @@ def _scales(name: str, kind: str, fan_in: int, fan_out: int, depth: int) -> tupl
         return 1.0, math.sqrt(2.0 / fan_in), 1.0, 1.0
     depth_factor = depth**-1.5 if name == "depth_mup" else 1.0
     if kind == "input":
-        std, lr, blr = math.sqrt(2.0 / fan_in), fan_out, fan_out
+        std, lr, blr = math.sqrt(2.0 / fan_in), fan_out / fan_in, fan_out
     elif kind == "hidden":
         std, lr, blr = math.sqrt(2.0 / fan_in), 1.0, fan_out
     else:

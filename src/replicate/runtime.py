@@ -58,6 +58,14 @@ def set_threads(n: int | None = None) -> int:
     return n
 
 
+def show_progress(progress: bool | None = None) -> bool:
+    """Progress bars: `progress` if given, else on unless $CI is set or $REPLICATE_PROGRESS is 0 (stored
+    notebooks are executed without them, so the book shows no bar residue)."""
+    if progress is not None:
+        return progress
+    return not os.environ.get("CI") and os.environ.get("REPLICATE_PROGRESS", "1") != "0"
+
+
 def environment() -> dict[str, str | int]:
     """What produced a run: versions, processor, cores, torch threads, the device 'auto' resolves to."""
     import platform

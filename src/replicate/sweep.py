@@ -22,6 +22,7 @@ from tqdm import tqdm
 
 from replicate.executors import Executor, executor_from, run_points
 from replicate.results import append_rows, read_table
+from replicate.runtime import show_progress
 
 __all__ = ["executor_from", "point_key", "point_seed", "run_sweep", "sweep_path"]
 
@@ -78,7 +79,7 @@ def run_sweep(
         done = {point_key(row, key) for row in done_table[key].to_dict("records")}
     todo = [p for p in points if point_key(p, key) not in done]
     collected = [done_table] if len(done_table) else []
-    show = progress if progress is not None else not os.environ.get("CI")
+    show = show_progress(progress)
     names = [f"{desc}[{','.join(point_key(p, key))}]" for p in todo]
     with tqdm(total=len(todo), desc=desc, disable=not show) as bar, \
             closing(run_points(fn, todo, executor, names)) as finished:  # closing cancels what is left on Dask

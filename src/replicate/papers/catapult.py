@@ -186,7 +186,8 @@ RELU_PRESETS = {
     "cpu": ReLUConfig("mnist", 256, 2000, 2, 512, 2, 200, 2, FACTORS, (0.5, 1.5, 3.0, 5.0), 10, 1),
     "paper": ReLUConfig("mnist", 512, 10000, 1, 2048, 3, 1000, 5, FACTORS, (0.5, 1.5, 4.0, 8.0), 10, 1),
 }
-RELU_DRY_RUN = {"steps": 1, "n_train": 16, "n_test": 16, "seeds": 1, "track_every": 1}
+RELU_DRY_RUN = {"steps": 1, "n_train": 16, "n_test": 16, "seeds": 1, "track_every": 1, "lr_factors": (1.5, 16.0),
+                "track_factors": (1.5,)}
 
 
 def relu_data(cfg: ReLUConfig, seed: int = 0):

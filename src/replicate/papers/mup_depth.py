@@ -26,8 +26,10 @@ import pandas as pd
 import torch
 from torch.func import functional_call, grad, jvp
 
+from replicate import data, fits
+from replicate.ensemble import Member, TrainConfig, train_ensemble
 from replicate.losses import mse
-from replicate.models import MLP
+from replicate.models import MLP, param_groups
 from replicate.scales import ParameterError, positive
 
 GROUPS = ("input", "hidden", "output")
@@ -286,29 +288,6 @@ def group_width_scan(cfg: UpdateSizeConfig, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def fit_power_law(df: pd.DataFrame, x: str, y: str, *, seed_col: str = "seed", n_boot: int = 2000,
-                  seed: int = 0, level: float = 0.95) -> tuple[float, float, float]:
-    """Least-squares slope of log(mean over seeds of y) on log x, with a seeded bootstrap interval.
-
-    Needs ≥ 3 distinct x. The bootstrap resamples the seeds with replacement, independently at every x,
-    and refits; the interval is the central `level` quantile range of the refitted slopes.
-    """
-    xs = np.sort(df[x].unique())
-    if len(xs) < 3:
-        raise ValueError(f"a slope fit needs at least 3 distinct {x}; got {len(xs)}")
-    values = [df.loc[df[x] == v, y].to_numpy(dtype=float) for v in xs]
-    logx = np.log(xs.astype(float))
-
-    def slope(means: np.ndarray) -> float:
-        return float(np.polyfit(logx, np.log(means), 1)[0])
-
-    point = slope(np.array([v.mean() for v in values]))
-    rng = np.random.default_rng(seed)
-    boots = [slope(np.array([rng.choice(v, size=len(v)).mean() for v in values])) for _ in range(n_boot)]
-    q = (1 - level) / 2
-    return point, float(np.quantile(boots, q)), float(np.quantile(boots, 1 - q))
-
-
 def depth_fit(lin: pd.DataFrame, cfg: UpdateSizeConfig, n: int, seed: int = 0) -> tuple[float, float, float]:
     """Slope s of C_L ∝ L^s at width n over the depths in `fit_depths` with n ≥ fit_ratio·L (eq. 3: s = 3).
 
@@ -317,7 +296,8 @@ def depth_fit(lin: pd.DataFrame, cfg: UpdateSizeConfig, n: int, seed: int = 0) -
     d = lin[(lin.n == n) & (lin.layer == lin.L) & lin.L.isin(cfg.fit_depths) & (n >= cfg.fit_ratio * lin.L)]
     if d.L.nunique() < 3:
         return math.nan, math.nan, math.nan
-    return fit_power_law(d, "L", "C", n_boot=cfg.bootstrap, seed=seed)
+    f = fits.power_law(d, "L", "C", average="arithmetic", n_boot=cfg.bootstrap, seed=seed)
+    return f["p"], f["p_lo"], f["p_hi"]
 
 
 def width_ratio(lin: pd.DataFrame, cfg: UpdateSizeConfig) -> pd.DataFrame:
@@ -327,3 +307,165 @@ def width_ratio(lin: pd.DataFrame, cfg: UpdateSizeConfig) -> pd.DataFrame:
     if n1 not in last or n2 not in last:
         return pd.DataFrame(columns=["L", "ratio"])
     return (last[n1] / last[n2]).dropna().rename("ratio").reset_index()
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Notebook lr-sweep: a coordinate check over width and depth, and the training-optimal LR against depth
+# under SP, μP and depth-μP (`replicate.parametrizations`: depth-μP = μP with every LR multiplier × L^(−3/2)).
+
+
+@dataclass(frozen=True)
+class LRSweepConfig:
+    """Notebook lr-sweep: coordinate check on a (width × depth) grid, then short SGD runs on an LR grid.
+
+    Data: `dataset` (mnist1d: 40 features, 10 classes), standardised, `n_train` training examples, one-hot
+    targets, MSE loss ½‖f − y‖² (mean over examples). Networks: `replicate.models.MLP(…, parametrization,
+    bias=False)` for each name in `parametrizations`.
+    Coordinate check: `coord_steps` full-batch SGD steps at base LR `coord_lr` on the first `coord_batch`
+    examples, for every (width in `coord_widths`, depth in `coord_depths`, seed < `coord_seeds`).
+    LR sweep: width `width`, depths `depths`; base LRs η = 2^(k/`lr_per_octave`) for k from
+    `lr_per_octave`·log2 lo to ·log2 hi, with (lo, hi) = `lr_ranges[parametrization]`; `seeds` seeds;
+    `steps` minibatch SGD steps of `batch_size`; the final loss is that on the whole training set.
+    """
+
+    width: int
+    depths: tuple[int, ...]
+    seeds: int
+    steps: int
+    coord_widths: tuple[int, ...]
+    coord_depths: tuple[int, ...]
+    parametrizations: tuple[str, ...] = ("sp", "mup", "depth_mup")
+    dataset: str = "mnist1d"
+    n_train: int = 1000
+    batch_size: int = 100
+    lr_ranges: tuple[tuple[str, float, float], ...] = (("sp", 2**-9, 2**0), ("mup", 2**-5, 2**4),
+                                                       ("depth_mup", 2**-3, 2**7))
+    lr_per_octave: int = 2
+    diverge_factor: float = 1e4
+    coord_lr: float = 1e-4
+    coord_steps: int = 3
+    coord_batch: int = 256
+    coord_seeds: int = 2
+    bootstrap: int = 1000
+
+    def validate(self) -> None:
+        for name in ("width", "depths", "seeds", "steps", "coord_widths", "coord_depths", "n_train", "batch_size",
+                     "lr_per_octave", "coord_lr", "coord_steps", "coord_batch", "coord_seeds", "bootstrap"):
+            positive(name, getattr(self, name))
+        for p in self.parametrizations:
+            if p not in ("sp", "mup", "depth_mup"):
+                raise ParameterError(f"parametrizations must be among sp, mup, depth_mup; got {p!r}")
+        if self.dataset not in ("mnist1d", "digits"):
+            raise ParameterError(f"dataset must be one of mnist1d, digits; got {self.dataset!r}")
+        if {p for p, _, _ in self.lr_ranges} < set(self.parametrizations):
+            raise ParameterError("lr_ranges must give a (lo, hi) range for every parametrization")
+        if any(not 0 < lo < hi for _, lo, hi in self.lr_ranges):
+            raise ParameterError(f"every lr range needs 0 < lo < hi; got {self.lr_ranges}")
+        if self.batch_size > self.n_train:
+            raise ParameterError(f"batch_size must be ≤ n_train; got {self.batch_size} > {self.n_train}")
+
+    def lrs(self, parametrization: str) -> np.ndarray:
+        """The base-LR grid of one parametrisation: powers of 2^(1/lr_per_octave) from lo to hi."""
+        lo, hi = {p: (lo, hi) for p, lo, hi in self.lr_ranges}[parametrization]
+        k = np.arange(round(self.lr_per_octave * math.log2(lo)), round(self.lr_per_octave * math.log2(hi)) + 1)
+        return 2.0 ** (k / self.lr_per_octave)
+
+
+LR_SWEEP_PRESETS = {
+    "smoke": LRSweepConfig(width=64, depths=(2, 3, 4), seeds=1, steps=20, coord_widths=(64, 128),
+                           coord_depths=(2, 4), n_train=400, lr_per_octave=1, coord_seeds=1, bootstrap=100),
+    "cpu": LRSweepConfig(width=128, depths=(2, 4, 8), seeds=2, steps=150, coord_widths=(128, 256, 512, 1024),
+                         coord_depths=(2, 4, 8)),
+    "paper": LRSweepConfig(width=1024, depths=(2, 4, 8, 16, 32), seeds=4, steps=1000, n_train=4000,
+                           batch_size=128, coord_widths=(256, 512, 1024, 2048, 4096),
+                           coord_depths=(2, 4, 8, 16, 32), coord_seeds=4, lr_per_octave=4,
+                           lr_ranges=(("sp", 2**-12, 2**0), ("mup", 2**-8, 2**2), ("depth_mup", 2**-3, 2**7))),
+}
+LR_SWEEP_DRY_RUN = {"steps": 1, "seeds": 1, "coord_steps": 1, "coord_seeds": 1, "coord_batch": 8, "n_train": 128,
+                    "batch_size": 64, "lr_per_octave": 1, "bootstrap": 10, "depths": (2, 4, 32),
+                    "coord_widths": (256, 4096), "coord_depths": (2, 32)}
+
+
+def sweep_data(cfg: LRSweepConfig, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """(X, Y): `n_train` standardised training inputs of `dataset` and their one-hot targets (seeded subset)."""
+    ds = data.standardize(data.load(cfg.dataset, n_train=cfg.n_train, n_test=1, seed=seed))
+    return ds.X_train.flatten(1), data.one_hot(ds.y_train, ds.num_classes)
+
+
+def coordinate_check(parametrization: str, width: int, depth: int, X: torch.Tensor, Y: torch.Tensor,
+                     lr: float, steps: int, seed: int) -> dict[str, float]:
+    """RMS change of the last hidden pre-activation z^(L) and of the output f after `steps` full-batch SGD steps.
+
+    rms_dz = (mean_{b,i} (z_i^(L)(x_b; θ_t) − z_i^(L)(x_b; θ_0))²)^½ = M_L^½ of eq. (1) after t steps; per-layer
+    LRs η·c_ℓ from the parametrisation's table. Under μP it is flat in n; under depth-μP flat in n and L
+    (its c_ℓ carry L^(−3/2), eq. 3); under SP it grows like n^(1/2) (δ^(L) = O(n^(−1/2)), ‖x^(ℓ−1)‖² = Θ(n)).
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = MLP(X.shape[1], width, depth, Y.shape[1], parametrization=parametrization, bias=False)
+    opt = torch.optim.SGD(param_groups(model, lr))
+    with torch.no_grad():
+        f0, pre0 = model(X, return_preactivations=True)
+    for _ in range(steps):
+        opt.zero_grad()
+        mse(model(X), Y).backward()
+        opt.step()
+    with torch.no_grad():
+        f1, pre1 = model(X, return_preactivations=True)
+    return {"rms_dz": float((pre1[-1] - pre0[-1]).pow(2).mean().sqrt()),
+            "rms_df": float((f1 - f0).pow(2).mean().sqrt())}
+
+
+def coordinate_grid(cfg: LRSweepConfig, X: torch.Tensor, Y: torch.Tensor, seed: int = 0) -> pd.DataFrame:
+    """Tidy table: one row per (parametrization, width, depth, seed) with rms_dz and rms_df."""
+    Xb, Yb = X[: cfg.coord_batch], Y[: cfg.coord_batch]
+    rows = []
+    for p in cfg.parametrizations:
+        for n in cfg.coord_widths:
+            for depth in cfg.coord_depths:
+                for s in range(cfg.coord_seeds):
+                    out = coordinate_check(p, n, depth, Xb, Yb, cfg.coord_lr, cfg.coord_steps,
+                                           _seed(seed, n, depth, s))
+                    rows.append({"parametrization": p, "width": n, "depth": depth, "seed": s, **out})
+    return pd.DataFrame(rows)
+
+
+def lr_sweep_point(cfg: LRSweepConfig, parametrization: str, depth: int, X: torch.Tensor, Y: torch.Tensor,
+                   seed: int = 0) -> pd.DataFrame:
+    """One `train_ensemble` call: members = the parametrisation's LR grid × `seeds` seeds, at depth L.
+
+    One row per member: lr, seed, final loss on the whole training set (NaN when it diverged: loss non-finite
+    or > diverge_factor × its initial loss), diverged flag.
+    """
+    members = [Member(seed=_seed(seed, cfg.width, depth, s), lr=float(lr))
+               for lr in cfg.lrs(parametrization) for s in range(cfg.seeds)]
+    train = TrainConfig(steps=cfg.steps, loss="mse", batch_size=cfg.batch_size, diverge_factor=cfg.diverge_factor,
+                        log_every=max(cfg.steps, 1), data_seed=seed, progress=False)
+    res = train_ensemble(lambda: MLP(X.shape[1], cfg.width, depth, Y.shape[1], parametrization, bias=False),
+                         members, X, Y, train, X_eval=X, y_eval=Y)
+    h = res.history
+    final = h[h.step == cfg.steps].set_index("member").eval_loss if "eval_loss" in h else pd.Series(dtype=float)
+    rows = []
+    for i, m in enumerate(members):
+        loss = float(final.get(i, math.nan))
+        bad = bool(res.diverged[i]) or not math.isfinite(loss)
+        rows.append({"lr": m.lr, "seed": i % cfg.seeds, "final_loss": math.nan if bad else loss, "diverged": bad})
+    return pd.DataFrame(rows)
+
+
+def optimal_lrs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (parametrization, depth, seed): the grid LR of lowest final loss among non-diverged runs."""
+    ok = runs.dropna(subset=["final_loss"])
+    idx = ok.groupby(["parametrization", "depth", "seed"]).final_loss.idxmin()
+    return ok.loc[idx, ["parametrization", "depth", "seed", "lr", "final_loss"]].rename(
+        columns={"lr": "lr_opt"}).reset_index(drop=True)
+
+
+def width_exponents(coord: pd.DataFrame, x: str, by: str, value: str = "rms_dz", *, n_boot: int = 1000,
+                    seed: int = 0) -> pd.DataFrame:
+    """Exponent p of value ∝ x^p (`fits.power_law`, geometric mean over seeds) per (parametrization, `by`)."""
+    rows = []
+    for (p, b), g in coord.groupby(["parametrization", by]):
+        fit = fits.power_law(g, x, value, n_boot=n_boot, seed=seed)
+        rows.append({"parametrization": p, by: b, "exponent": fit["p"], "lo": fit["p_lo"], "hi": fit["p_hi"]})
+    return pd.DataFrame(rows)
