@@ -20,11 +20,10 @@
 
 # %% tags=["parameters"]
 book_dir = "."  # the folder holding the chapters
+runs_dir = "../runs"  # where `replicate run` writes runs at other scales (runs/<scale>/<chapter>/)
 
 # %%
 from pathlib import Path
-
-import pandas as pd
 
 from replicate import scorecard
 
@@ -44,6 +43,17 @@ from IPython.display import HTML
 
 columns = ["source", "claim", "verdict", "ours", "paper", "tolerance", "scale"]
 HTML(scorecard.with_links(table)[columns].to_html(escape=False, index=False))
+
+# %% [markdown]
+# ## Ours at each scale run
+#
+# When chapters were also run at other scales with `replicate run` (on this machine: the folder `runs/`), their
+# numbers and verdicts stand here beside the book's; tolerances may differ by scale, so rows are matched on them.
+
+# %%
+runs = scorecard.collect(Path(runs_dir), "*/*/*.claims.csv") if Path(runs_dir).exists() else table.iloc[:0]
+print(f"claims files from other runs: {len(runs)} rows" if len(runs) else f"no runs under {runs_dir}")
+scorecard.at_each_scale(table, runs)
 
 # %% [markdown]
 # ## The environment that produced these numbers

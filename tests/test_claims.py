@@ -38,3 +38,16 @@ def test_written_table_feeds_the_scorecard(tmp_path):
     assert summary.loc["ch-a", "reproduced"] == 1 and summary.loc["ch-a", "not reproduced"] == 1
     assert scorecard.chapters_without_results(tmp_path) == ["ch-b"]
     assert "boundary" in claims.show(table)
+
+
+def test_ours_at_each_scale_side_by_side(tmp_path):
+    claims.write([claims.interval_claim("boundary", "2", 2.0, 1.9, 2.1)], "ch-a", "nb1", "cpu",
+                 tmp_path / "book" / "ch-a" / "results")
+    claims.write([claims.interval_claim("boundary", "2", 2.3, 1.9, 2.1)], "ch-a", "nb1", "smoke",
+                 tmp_path / "runs" / "smoke" / "ch-a")
+    wide = scorecard.at_each_scale(scorecard.collect(tmp_path / "book"),
+                                   scorecard.collect(tmp_path / "runs", "*/*/*.claims.csv"))
+    assert len(wide) == 1
+    row = wide.iloc[0]
+    assert (row["ours (cpu)"], row["verdict (cpu)"]) == ("2", "reproduced")
+    assert (row["ours (smoke)"], row["verdict (smoke)"]) == ("2.3", "not reproduced")

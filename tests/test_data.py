@@ -126,3 +126,14 @@ def test_mlp_inputs_pool_flatten_and_scale():
     assert torch.allclose(z.pow(2).sum(1), torch.full((5,), 196.0), rtol=1e-5)
     assert torch.allclose(z[0] / z[0].norm(), torch.nn.functional.avg_pool2d(x, 2)[0].flatten() /
                           torch.nn.functional.avg_pool2d(x, 2)[0].norm(), atol=1e-6)
+
+
+def test_stand_in_only_in_a_dry_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPLICATE_DATA", str(tmp_path))
+    monkeypatch.delenv("REPLICATE_DOWNLOAD", raising=False)
+    with pytest.raises(data.DataError, match="missing cifar-10-python.tar.gz"):
+        data.load_or_stand_in("cifar-10", n_train=4, n_test=2)
+    ds, note = data.load_or_stand_in("cifar-10", n_train=4, n_test=2, dry_run=True)
+    assert ds.X_train.shape == (4, 3, 32, 32) and ds.X_test.shape == (2, 3, 32, 32) and "stand in" in note
+    real, note = data.load_or_stand_in("digits", n_train=4, n_test=2, dry_run=True)
+    assert real.name == "digits" and note == ""

@@ -1,9 +1,9 @@
-"""replicate.papers.exp_lr: scale invariance of the net, the exact WD ⇔ ExpLR equivalence, and the toy."""
+"""replicate.papers.exp_lr: scale invariance of the nets, the exact WD ⇔ ExpLR equivalence, and the toy."""
 
 import pytest
 import torch
 
-from replicate import scales
+from replicate import data, scales
 from replicate.papers import exp_lr
 
 
@@ -24,6 +24,69 @@ def test_net_is_scale_invariant_in_each_layer():
         net.convs[1].weight.mul_(0.01)
     assert torch.allclose(net(x.double()), ref, atol=1e-10)
     assert [n for n, _ in net.named_parameters()] == ["convs.0.weight", "convs.1.weight"]  # head is frozen
+
+
+def test_preresnet32_shape_and_parameter_count():
+    net = exp_lr.make_preresnet32(3, 10, seed=0)
+    assert net(torch.randn(4, 3, 32, 32)).shape == (4, 10)
+    conv = lambda cin, cout, k=3: cin * cout * k * k  # noqa: E731
+    stage1 = 10 * conv(16, 16)
+    stage2 = conv(16, 32) + conv(16, 32, 1) + 9 * conv(32, 32)
+    stage3 = conv(32, 64) + conv(32, 64, 1) + 9 * conv(64, 64)
+    count = sum(p.numel() for p in net.parameters())
+    assert count == conv(3, 16) + stage1 + stage2 + stage3 == 463_792  # ≈ 0.46M, the usual PreResNet32
+    assert all(n.endswith("weight") and p.dim() == 4 for n, p in net.named_parameters())  # convs only; head frozen
+
+
+def test_preresnet32_is_scale_invariant_per_conv1_per_stage_and_as_a_whole():
+    """float64, batch-statistics BN with ε = 1e-12: scaling by 3 leaves the logits unchanged to 1e-10; scaling one
+    conv2 alone (the stated exception) does not."""
+    x = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    ref = exp_lr.make_preresnet32(3, 10, seed=0, eps=1e-12, dtype=torch.float64)(x)
+    blocks = lambda net, stage: net.blocks[5 * stage:5 * stage + 5]  # noqa: E731
+    groups = {
+        "all": lambda net: list(net.parameters()),
+        "every conv1": lambda net: [b.conv1.weight for b in net.blocks],
+        "stage 1 writers": lambda net: [net.stem.weight] + [b.conv2.weight for b in blocks(net, 0)],
+        "stage 2 writers": lambda net: [blocks(net, 1)[0].shortcut.weight] + [b.conv2.weight for b in blocks(net, 1)],
+        "stage 3 writers": lambda net: [blocks(net, 2)[0].shortcut.weight] + [b.conv2.weight for b in blocks(net, 2)],
+        "one conv2": lambda net: [net.blocks[3].conv2.weight],
+    }
+    gaps = {}
+    for name, params in groups.items():
+        net = exp_lr.make_preresnet32(3, 10, seed=0, eps=1e-12, dtype=torch.float64)
+        with torch.no_grad():
+            for p in params(net):
+                p.mul_(3.0)
+            gaps[name] = float((net(x) - ref).abs().max())
+    assert gaps.pop("one conv2") > 1e-3
+    assert max(gaps.values()) < 1e-10, gaps
+
+
+def test_augment_crops_and_flips_reproducibly():
+    X = torch.randn(64, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    out = exp_lr.augment(X, torch.Generator().manual_seed(5))
+    assert out.shape == X.shape
+    assert torch.equal(out, exp_lr.augment(X, torch.Generator().manual_seed(5)))
+    flips = exp_lr.augment(X, torch.Generator().manual_seed(5), pad=0)  # no crop: each image kept or mirrored
+    kept = (flips == X).flatten(1).all(1)
+    assert torch.all(kept | (flips == X.flip(-1)).flatten(1).all(1)) and 0 < kept.sum() < 64
+    padded = torch.nn.functional.pad(X, (4, 4, 4, 4))
+    windows = padded.unfold(2, 8, 1).unfold(3, 8, 1)  # (n, c, 9, 9, 8, 8): every crop of the padded image
+    for i in range(8):
+        hits = [(windows[i, :, a, b] == img).all() for a in range(9) for b in range(9)
+                for img in (out[i], out[i].flip(-1))]
+        assert any(hits)
+
+
+def test_paper_accuracy_data_stand_in_only_in_a_dry_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPLICATE_DATA", str(tmp_path))
+    monkeypatch.delenv("REPLICATE_DOWNLOAD", raising=False)
+    cfg = scales.resolve(exp_lr.ACCURACY_PRESETS, "paper", dry_run=True, dry_overrides=exp_lr.ACCURACY_DRY_RUN)
+    ds, note = exp_lr.load_accuracy_data(cfg, dry_run=True)
+    assert ds.X_train.shape == (cfg.n_train, 3, 32, 32) and ds.num_classes == 10 and "cifar-10 file missing" in note
+    with pytest.raises(data.DataError):
+        exp_lr.load_accuracy_data(cfg, dry_run=False)
 
 
 def _gaps(variants, steps=120):
@@ -76,6 +139,17 @@ def test_configs_validate():
         scales.resolve(exp_lr.EQUIVALENCE_PRESETS, "cpu", {"dataset": "cifar-100"})
     with pytest.raises(scales.ParameterError):
         scales.resolve(exp_lr.ACCURACY_PRESETS, "cpu", {"milestones": (0.5, 1.5)})
+    with pytest.raises(scales.ParameterError):
+        scales.resolve(exp_lr.ACCURACY_PRESETS, "paper", {"model": "resnet50"})
+    with pytest.raises(scales.ParameterError):
+        scales.resolve(exp_lr.ACCURACY_PRESETS, "paper", {"widths": (16, 32)})
+
+
+def test_paper_accuracy_preset_follows_the_paper():
+    cfg = scales.resolve(exp_lr.ACCURACY_PRESETS, "paper")
+    assert (cfg.dataset, cfg.model, cfg.widths, cfg.augment) == ("cifar-10", "preresnet32", (16, 32, 64), True)
+    assert (cfg.lr, cfg.weight_decay, cfg.momentum, cfg.batch_size) == (0.1, 5e-4, 0.9, 128)
+    assert cfg.steps_per_epoch == 390 and cfg.milestone_steps == [80 * 390, 120 * 390]
 
 
 def test_texp_accuracy_config_milestones():

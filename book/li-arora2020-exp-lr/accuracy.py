@@ -19,7 +19,10 @@
 # (no weight decay, the LR *grows* inside each phase and is divided by 10 at each milestone, eq. 6 on the
 # [derivation page](index.md)) train alike and reach similar test accuracy. Here: the scale-invariant conv net of
 # the previous notebook on a subset of Fashion-MNIST (14×14), float32, η = 0.1, λ = 5·10⁻⁴, γ = 0.9, batch 128,
-# LR ÷10 at 50 % and 75 % of training, several seeds (bands: min to max).
+# LR ÷10 at 50 % and 75 % of training, several seeds (bands: min to max). At `paper` scale the run follows the
+# paper: CIFAR-10 (random crops with 4-pixel padding and flips), PreResNet32 (`exp_lr.PreResNet32`, made
+# scale-invariant as the small net: BN without affine or running statistics, frozen head), 160 epochs, LR ÷10 at
+# epochs 80 and 120; it needs the official CIFAR-10 archive (see the [derivation page](index.md)).
 
 # %% tags=["parameters"]
 scale = "cpu"  # smoke | cpu | paper
@@ -44,7 +47,9 @@ cfg = scales.resolve(exp_lr.ACCURACY_PRESETS, scale, dict(epochs=epochs, seeds=s
 cfg
 
 # %%
-ds = exp_lr.load_images(cfg.dataset, cfg.n_train, cfg.n_test, cfg.downsample, seed=seed)
+ds, note = exp_lr.load_accuracy_data(cfg, seed=seed, dry_run=dry_run)
+if note:
+    print(note)
 df = pd.concat([exp_lr.train_schedule(ds, cfg, s, seed + k) for k in range(cfg.seeds) for s in exp_lr.SCHEDULES],
                ignore_index=True)
 if not dry_run:

@@ -9,9 +9,10 @@ import pandas as pd
 from replicate.claims import VERDICTS
 
 
-def collect(book_dir: Path) -> pd.DataFrame:
-    """All `<book_dir>/<chapter>/results/*.claims.csv`, concatenated, in chapter and notebook order."""
-    files = sorted(book_dir.glob("*/results/*.claims.csv"))
+def collect(book_dir: Path, pattern: str = "*/results/*.claims.csv") -> pd.DataFrame:
+    """All claims files under `book_dir` matching `pattern`, concatenated in path order: by default the book's
+    own (`<chapter>/results/<notebook>.claims.csv`); `replicate run` writes `runs/<scale>/<chapter>/*.claims.csv`."""
+    files = sorted(book_dir.glob(pattern))
     if not files:
         return pd.DataFrame(columns=["chapter", "notebook", "scale", "claim", "paper", "ours", "tolerance", "verdict"])
     return pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in files], ignore_index=True)
@@ -21,6 +22,17 @@ def chapters_without_results(book_dir: Path) -> list[str]:
     """Chapter folders (those with an index.md) that hold no claims file yet."""
     return sorted(p.parent.name for p in book_dir.glob("*/index.md")
                   if not list(p.parent.glob("results/*.claims.csv")))
+
+
+def at_each_scale(book: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim, `ours` and `verdict` side by side for every scale at which it was run."""
+    both = pd.concat([book, runs], ignore_index=True)
+    if both.empty:
+        return both
+    wide = both.pivot_table(index=["chapter", "notebook", "claim", "paper", "tolerance"], columns="scale",
+                            values=["ours", "verdict"], aggfunc="last", sort=False)
+    wide.columns = [f"{value} ({scale})" for value, scale in wide.columns]
+    return wide.reset_index()
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:

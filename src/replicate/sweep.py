@@ -61,7 +61,7 @@ def run_sweep(
 ) -> pd.DataFrame:
     """Run fn on every point not already in the table at `path`; return the table of all points, in point order.
 
-    path=None keeps everything in memory (nothing resumes). progress=None shows a bar unless $CI is set.
+    path=None keeps everything in memory (nothing resumes). progress=None: `runtime.show_progress()`.
     executor: None or "local" runs the points here, one after the other; a `distributed.Client` or a scheduler
     address ("tcp://HOST:PORT") runs each point as a Dask task (fn and the points must pickle; the workers need
     this package installed).

@@ -6,8 +6,11 @@ the scale θ_t = α^t φ_t, SGD with momentum γ, no WD and η̃_t = η α^(−2
 x² − (1 + γ − λη)x + γ = 0, when the no-WD run starts with the buffer v₋₁ = −(1 − α)θ₀/(αη)
 (see `replicate.schedules`).
 
-The network here is made scale-invariant in all its trainable weights: conv layers without bias, each followed by
-BatchNorm without affine parameters and with batch statistics only, and a frozen random linear head.
+The networks here are made scale-invariant in all their trainable weights: conv layers without bias, BatchNorm
+without affine parameters and with batch statistics only, and a frozen random linear head. In the small conv net
+each layer is scale-invariant on its own; in PreResNet32 (the paper's net) each block's first conv is, and the
+convs writing one stage's residual stream (stem or shortcut, second convs) are jointly — enough for Thm. 1, which
+scales all weights by the same α^t.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from replicate import data, schedules
 from replicate.scales import ParameterError, one_of, positive
 
 DATASETS = ("fashion-mnist", "mnist")
+ACCURACY_DATASETS = (*DATASETS, "cifar-10")
+MODELS = ("small", "preresnet32")
 
 
 class ScaleInvariantConvNet(nn.Module):
@@ -66,6 +71,82 @@ def make_net(in_channels: int, num_classes: int, widths: tuple[int, ...], *, see
     """A seeded ScaleInvariantConvNet in `dtype`."""
     g = torch.Generator().manual_seed(seed)
     return ScaleInvariantConvNet(in_channels, num_classes, widths, eps, head_std, g).to(dtype)
+
+
+def _conv(cin: int, cout: int, k: int, stride: int, generator: torch.Generator | None) -> nn.Conv2d:
+    """A bias-free conv with N(0, 1/fan_in) weights (the small net's initialisation)."""
+    conv = nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator) / math.sqrt(conv.weight[0].numel()))
+    return conv
+
+
+class PreActBlock(nn.Module):
+    """Pre-activation basic block: with a = ReLU(BN(x)), x + conv2(ReLU(BN(conv1(a)))); when the shape changes the
+    shortcut is a 1×1 conv of a (He et al.'s shared pre-activation), not of x. BN: no affine, batch statistics."""
+
+    def __init__(self, cin: int, cout: int, stride: int, eps: float, generator: torch.Generator | None):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(cin, eps=eps, affine=False, track_running_stats=False)
+        self.conv1 = _conv(cin, cout, 3, stride, generator)
+        self.bn2 = nn.BatchNorm2d(cout, eps=eps, affine=False, track_running_stats=False)
+        self.conv2 = _conv(cout, cout, 3, 1, generator)
+        self.shortcut = _conv(cin, cout, 1, stride, generator) if stride != 1 or cin != cout else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = torch.relu(self.bn1(x))
+        out = self.conv2(torch.relu(self.bn2(self.conv1(a))))
+        return out + (x if self.shortcut is None else self.shortcut(a))
+
+
+class PreResNet32(nn.Module):
+    """PreResNet32 (He et al. 2016, the paper's CIFAR net): 3×3 stem conv, 3 stages × 5 `PreActBlock`s of widths
+    `widths` (strides 1, 2, 2), final BN → ReLU → global average pool, then a frozen N(0, head_std²) linear head.
+
+    Scale invariance: every read of the residual stream goes through BN, so L is invariant to scaling each
+    block's conv1 alone, and to scaling the writers of one stage's stream *together* (stage 1: stem and its five
+    conv2; stages 2, 3: the shortcut and the five conv2); scaling one conv2 alone changes the residual/shortcut mix,
+    hence the function. So L(cθ) = L(θ) for the whole θ, which is what Thm. 1 uses.
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, widths: tuple[int, int, int] = (16, 32, 64),
+                 blocks: int = 5, eps: float = 1e-5, head_std: float = 1.0,
+                 generator: torch.Generator | None = None):
+        super().__init__()
+        self.stem = _conv(in_channels, widths[0], 3, 1, generator)
+        layers, channels = [], widths[0]
+        for stage, width in enumerate(widths):
+            for b in range(blocks):
+                layers.append(PreActBlock(channels, width, 2 if stage > 0 and b == 0 else 1, eps, generator))
+                channels = width
+        self.blocks = nn.Sequential(*layers)
+        self.norm = nn.BatchNorm2d(channels, eps=eps, affine=False, track_running_stats=False)
+        self.register_buffer("head", torch.randn(num_classes, channels, generator=generator) * head_std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.norm(self.blocks(self.stem(x))))
+        return x.mean(dim=(-2, -1)) @ self.head.T
+
+
+def make_preresnet32(in_channels: int, num_classes: int, widths: tuple[int, int, int] = (16, 32, 64), *,
+                     seed: int, eps: float = 1e-5, head_std: float = 1.0,
+                     dtype: torch.dtype = torch.float32) -> PreResNet32:
+    """A seeded PreResNet32 in `dtype`."""
+    g = torch.Generator().manual_seed(seed)
+    return PreResNet32(in_channels, num_classes, widths, eps=eps, head_std=head_std, generator=g).to(dtype)
+
+
+def augment(X: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
+    """Standard CIFAR augmentation: a random crop of the `pad`-zero-padded image (same size) and a horizontal flip
+    with probability 1/2, drawn per image from `generator`."""
+    n, c, h, w = X.shape
+    Xp = F.pad(X, (pad, pad, pad, pad))
+    dy, dx = (torch.randint(2 * pad + 1, (n,), generator=generator) for _ in range(2))
+    rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
+    out = Xp[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
+    flip = torch.rand(n, generator=generator) < 0.5
+    return torch.where(flip[:, None, None, None], out.flip(-1), out)
 
 
 def load_images(name: str, n_train: int, n_test: int, downsample: int, seed: int = 0) -> data.Dataset:
@@ -214,7 +295,11 @@ def norm_ratio_spread(df: pd.DataFrame, layer: int, after_step: int) -> float:
 
 @dataclass(frozen=True)
 class AccuracyConfig:
-    """Step decay ÷10 at `milestones` (fractions of training) with WD, against TEXP without WD; `seeds` seeds."""
+    """Step decay ÷10 at `milestones` (fractions of training) with WD, against TEXP without WD; `seeds` seeds.
+
+    `model`: "small" (`ScaleInvariantConvNet` of `widths`) or "preresnet32" (`PreResNet32`, stage widths
+    `widths`); `augment`: random 4-pixel-padded crops and horizontal flips of each training batch.
+    """
 
     dataset: str
     n_train: int
@@ -229,12 +314,17 @@ class AccuracyConfig:
     weight_decay: float = 5e-4
     momentum: float = 0.9
     head_std: float = 1.0
+    model: str = "small"
+    augment: bool = False
 
     def validate(self) -> None:
-        one_of("dataset", self.dataset, DATASETS)
+        one_of("dataset", self.dataset, ACCURACY_DATASETS)
+        one_of("model", self.model, MODELS)
         for name in ("n_train", "n_test", "downsample", "widths", "batch_size", "epochs", "seeds", "lr",
                      "head_std", "milestones"):
             positive(name, getattr(self, name))
+        if self.model == "preresnet32" and len(self.widths) != 3:
+            raise ParameterError(f"preresnet32 needs 3 stage widths; got {self.widths}")
         if any(m >= 1 for m in self.milestones):
             raise ParameterError(f"milestones must be fractions of training in (0, 1); got {self.milestones}")
         if self.batch_size > self.n_train:
@@ -254,11 +344,34 @@ ACCURACY_PRESETS = {
                             batch_size=64, epochs=2, seeds=1),
     "cpu": AccuracyConfig("fashion-mnist", n_train=6144, n_test=2000, downsample=2, widths=(16, 32, 32),
                           batch_size=128, epochs=8, seeds=3),
-    "paper": AccuracyConfig("fashion-mnist", n_train=60000, n_test=10000, downsample=1, widths=(32, 64, 128),
-                            batch_size=128, epochs=160, seeds=3),
+    "paper": AccuracyConfig("cifar-10", n_train=50000, n_test=10000, downsample=1, widths=(16, 32, 64),
+                            batch_size=128, epochs=160, seeds=3, model="preresnet32", augment=True),
 }
-ACCURACY_DRY_RUN = {"n_train": 256, "n_test": 128, "epochs": 1, "seeds": 1}
+ACCURACY_DRY_RUN = {"n_train": 128, "n_test": 128, "epochs": 1, "seeds": 1}
 SCHEDULES = ("step decay + WD", "TEXP, no WD")
+
+
+def load_accuracy_data(cfg: AccuracyConfig, seed: int = 0, dry_run: bool = False) -> tuple[data.Dataset, str]:
+    """The data of `cfg` and a note ("" unless stand-ins were used): (Fashion-)MNIST through `load_images`, or
+    CIFAR-10 standardised per channel by its training mean/std.
+
+    A dry run without the CIFAR-10 file substitutes random tensors of CIFAR-10's shape (the note says so); a real
+    run without it fails with the data module's message.
+    """
+    if cfg.dataset != "cifar-10":
+        return load_images(cfg.dataset, cfg.n_train, cfg.n_test, cfg.downsample, seed=seed), ""
+    ds, note = data.load_or_stand_in("cifar-10", n_train=cfg.n_train, n_test=cfg.n_test, seed=seed, dry_run=dry_run)
+    mean = ds.X_train.mean(dim=(0, 2, 3), keepdim=True)
+    std = ds.X_train.std(dim=(0, 2, 3), keepdim=True)
+    return data.Dataset(ds.name, (ds.X_train - mean) / std, ds.y_train, (ds.X_test - mean) / std, ds.y_test,
+                        ds.num_classes), note
+
+
+def make_accuracy_net(cfg: AccuracyConfig, in_channels: int, num_classes: int, seed: int) -> nn.Module:
+    """The seeded network `cfg.model` names."""
+    if cfg.model == "preresnet32":
+        return make_preresnet32(in_channels, num_classes, cfg.widths, seed=seed, head_std=cfg.head_std)
+    return make_net(in_channels, num_classes, cfg.widths, seed=seed, head_std=cfg.head_std)
 
 
 @torch.no_grad()
@@ -269,10 +382,11 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, chunk: int = 50
 
 
 def train_schedule(ds: data.Dataset, cfg: AccuracyConfig, schedule: str, seed: int) -> pd.DataFrame:
-    """One run; one row per epoch: train loss (mean over the epoch), test accuracy, LR of the last step."""
+    """One run; one row per epoch: train loss (mean over the epoch), test accuracy (unaugmented test images), LR
+    of the last step."""
     one_of("schedule", schedule, SCHEDULES)
     torch.manual_seed(seed)
-    net = make_net(ds.X_train.shape[1], ds.num_classes, cfg.widths, seed=seed, head_std=cfg.head_std)
+    net = make_accuracy_net(cfg, ds.X_train.shape[1], ds.num_classes, seed)
     if schedule == "step decay + WD":
         opt = _sgd(net, cfg.lr, cfg.momentum, cfg.weight_decay)
         factor = schedules.step_decay_factor(cfg.milestone_steps, 0.1)
@@ -282,11 +396,13 @@ def train_schedule(ds: data.Dataset, cfg: AccuracyConfig, schedule: str, seed: i
         factor = schedules.texp_factor(cfg.lr, cfg.weight_decay, cfg.momentum, cfg.milestone_steps, 0.1)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     batches = batch_order(len(ds.y_train), cfg.batch_size, cfg.epochs * cfg.steps_per_epoch, seed)
+    g_aug = torch.Generator().manual_seed(seed)
     rows, losses = [], []
     for t, idx in enumerate(batches):
         lr_t = opt.param_groups[0]["lr"]
+        xb = augment(ds.X_train[idx], g_aug) if cfg.augment else ds.X_train[idx]
         opt.zero_grad()
-        loss = F.cross_entropy(net(ds.X_train[idx]), ds.y_train[idx])
+        loss = F.cross_entropy(net(xb), ds.y_train[idx])
         loss.backward()
         opt.step()
         sched.step()

@@ -314,18 +314,9 @@ def _load_images(cfg: PatchRunConfig, seed: int, dry_run: bool) -> tuple[data.Da
     a real run without it fails with the data module's message.
     """
     if cfg.dataset == "cifar-10":
-        try:
-            ds = data.subset(data.load_cifar10(), n_train=cfg.n_train, n_test=cfg.n_test, seed=seed)
-            note = "CIFAR-10"
-        except data.DataError:
-            if not dry_run:
-                raise
-            g = torch.Generator().manual_seed(seed)
-            n_tr, n_te = cfg.n_train or 8, cfg.n_test or 8
-            ds = data.Dataset("random", torch.rand(n_tr, 3, 32, 32, generator=g),
-                              torch.randint(10, (n_tr,), generator=g), torch.rand(n_te, 3, 32, 32, generator=g),
-                              torch.randint(10, (n_te,), generator=g), 10)
-            note = "dry run: CIFAR-10 file missing, random tensors of CIFAR-10's shape (3×32×32) stand in"
+        ds, note = data.load_or_stand_in("cifar-10", n_train=cfg.n_train, n_test=cfg.n_test, seed=seed,
+                                         dry_run=dry_run)
+        note = note or "CIFAR-10"
         mean, std = torch.tensor(CIFAR_MEAN).view(1, 3, 1, 1), torch.tensor(CIFAR_STD).view(1, 3, 1, 1)
     else:
         ds = data.load(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=seed)
