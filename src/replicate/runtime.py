@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+_STARTED = time.time()  # reset by setup(): the wall time in provenance() counts from a notebook's first cell
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -85,6 +90,55 @@ def environment() -> dict[str, str | int]:
 
 def setup(seed: int = 0, device: str | None = None, dtype: str = "float32", threads: int | None = None):
     """One call at the top of a notebook: threads, seed, device, dtype. Returns (device, dtype)."""
+    global _STARTED
+    _STARTED = time.time()
     set_threads(threads)
     seed_everything(seed)
     return choose_device(device), resolve_dtype(dtype)
+
+
+def repository_root(start: str | os.PathLike | None = None) -> Path | None:
+    """The book's repository: the first folder at or above `start` (default: the working directory) holding
+    `_toc.yml`; None outside one."""
+    here = Path(start or Path.cwd()).resolve()
+    return next((p for p in (here, *here.parents) if (p / "_toc.yml").exists()), None)
+
+
+def results_dir(given: str | os.PathLike | None, chapter: str, scale: str) -> Path:
+    """Where a notebook writes its tables: `given` when set; else, under $REPLICATE_PUBLISH=1 (only `make
+    notebooks` sets it), the book's published `book/<chapter>/results` (`results/<scale>` for other scales);
+    else `$REPLICATE_RESULTS_ROOT/<scale>/<chapter>`; else `runs/<scale>/<chapter>` in the repository (or the
+    working directory). Runs never write into book/ unless they publish."""
+    if given is not None:
+        return Path(given)
+    root = repository_root() or Path.cwd()
+    if os.environ.get("REPLICATE_PUBLISH") == "1":
+        published = root / "book" / chapter / "results"
+        return published if scale == "cpu" else published / scale
+    base = os.environ.get("REPLICATE_RESULTS_ROOT")
+    return (Path(base) if base else root / "runs") / scale / chapter
+
+
+def git_state(path: str | os.PathLike | None = None) -> dict[str, object]:
+    """The commit of the repository holding `path` (default: this package) and whether its code or notebook
+    sources differ from it (`dirty`); 'unknown' outside a git checkout."""
+    where = Path(path or __file__).resolve().parent
+    try:
+        run = lambda *a: subprocess.run(["git", *a], cwd=where, capture_output=True, text=True, timeout=10,
+                                        check=True).stdout.strip()
+        commit = run("rev-parse", "HEAD")
+        dirty = bool(run("status", "--porcelain", "--", ":(top)src", ":(top,glob)book/**/*.py", ":(top)pyproject.toml"))
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": "unknown", "dirty": None}
+    return {"commit": commit, "dirty": dirty}
+
+
+def provenance(overrides: Mapping[str, object] | None = None,
+               files: Sequence[str | os.PathLike] = ()) -> dict[str, object]:
+    """What produced a results file: commit (+ dirty), the non-None parameter overrides, environment(),
+    wall time since setup(), and the sha256 of each of `files`."""
+    import hashlib
+
+    return {**git_state(), "overrides": {k: v for k, v in (overrides or {}).items() if v is not None},
+            **environment(), "wall_time_s": round(time.time() - _STARTED, 1),
+            "files": {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files}}

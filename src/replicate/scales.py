@@ -1,4 +1,4 @@
-"""The three scales (smoke / cpu / paper) and the validation of a notebook's parameters.
+"""The four scales (smoke / cpu / gpu / paper) and the validation of a notebook's parameters.
 
 Each notebook's module in `replicate.papers` defines a frozen dataclass config and one preset per scale.
 A notebook's `parameters` cell holds `scale` and explicit overrides (None = keep the preset);
@@ -13,7 +13,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-SCALES = ("smoke", "cpu", "paper")
+SCALES = ("smoke", "cpu", "gpu", "paper")
 
 C = TypeVar("C")
 
@@ -75,6 +75,8 @@ def resolve(
     `paper` preset can be checked on a CPU in seconds. The config's own `validate()` is called if present.
     """
     check_scale(scale)
+    if scale not in presets:
+        raise ParameterError(f"scale {scale!r} is not defined for this notebook; it has {', '.join(presets)}")
     config = presets[scale]
     hints = typing.get_type_hints(type(config))
     fields = {f.name for f in dataclasses.fields(config)}
