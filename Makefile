@@ -1,5 +1,5 @@
 # Two commands for a fresh machine (Python >= 3.10, no GPU): `make book` and `make test`.
-# Both create .venv and install the pinned versions (constraints.txt) first.
+# Both create .venv and install the pinned versions (constraints.txt) of the library and all its extras first.
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 PYTHON ?= python3
@@ -16,10 +16,17 @@ NOTEBOOKS := $(shell find book -name '*.py' -not -path '*/_build/*' | sort)
 
 .PHONY: book test unit nbval nbval-portable browser notebooks sync clean
 
-$(BIN)/.installed: pyproject.toml $(CONSTRAINTS)
+# torch's CPU build (no multi-GB CUDA wheel) unless told otherwise, e.g. TORCH_INDEX=https://download.pytorch.org/whl/cu126;
+# TORCH_INDEX= (empty) takes torch from the ordinary index. Only torch itself is looked up there (--no-deps; its
+# dependencies come with the next step); an unreachable index costs a few retries, then is skipped.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+$(BIN)/.installed: pyproject.toml $(CONSTRAINTS) benchmarks/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -c $(CONSTRAINTS) -e .
+	$(BIN)/pip install -q --no-deps -c $(CONSTRAINTS) $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) torch
+	$(BIN)/pip install -q -c $(CONSTRAINTS) -e ".[all]"
+	# test-only oracles and benchmark peers (curvlinops, PyHessian, hessian-eigenthings), without their deps: torch stays pinned
+	$(BIN)/pip install -q --no-deps -r benchmarks/requirements.txt
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 > /dev/null
 	touch $@
 
@@ -38,7 +45,7 @@ unit: $(BIN)/.installed
 ## make nbval: re-execute every notebook at its stored parameters into a fresh scratch folder (never a sweep cache
 ## from an earlier run, never into book/) and compare the checked outputs with the stored ones
 NBVAL = scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && REPLICATE_RESULTS_ROOT="$$scratch" \
-	$(BIN)/python -m pytest --nbval-lax --sanitize-with .nbval-sanitize.cfg -n 2 --dist loadscope book -q -p no:cacheprovider
+	$(BIN)/python -m pytest --nbval-lax --sanitize-with .nbval-sanitize.cfg -n 2 --dist loadscope book -q -p no:cacheprovider --ignore-glob='book/*/results/*'
 nbval: $(BIN)/.installed
 	@echo "nbval: re-executing $(words $(NOTEBOOKS)) notebooks at their stored parameters"
 	$(NBVAL)

@@ -113,3 +113,14 @@ def test_every_registry_is_well_formed_and_ids_are_unique():
             outside = (hi + 10 * (abs(hi) + 1)) if math.isfinite(hi) else (lo - 10 * (abs(lo) + 1))
             bad = claims.verdict(c, claims.Measurement(outside, outside, outside, 3, "t"))
             assert bad in ("not reproduced", "not met"), c.id
+
+
+def test_page_table_shows_published_scales_beside_ours(tmp_path, monkeypatch):
+    rows = claims.judge(REG, "nb", {"t.fits": m(1.0, 0.99, 1.0), "t.slope": m(-1.5, -1.6, -1.4)})
+    (tmp_path / "_toc.yml").write_text("root: x\n")
+    claims.write(rows, "ch", "nb", "gpu", tmp_path / "book" / "ch" / "results" / "gpu")
+    monkeypatch.chdir(tmp_path)
+    scales = claims.published_scales("ch", "nb")
+    assert list(scales) == ["gpu"]
+    page = claims.html(rows, other_scales=scales)
+    assert "at gpu scale (published)" in page and page.count("reproduced") >= 2

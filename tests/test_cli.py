@@ -1,54 +1,197 @@
+"""`replicate list|run|publish`: bad input is one line and exit 2; progress, summary, Ctrl-C, dry runs, memory,
+`--all` and `publish`. Most runs use a one-notebook fake book (tests/fake_book.py) in a temporary folder."""
+
+import json
 import os
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from fake_book import make, replicate
 
 ROOT = Path(__file__).resolve().parents[1]
 NB = "book/lewkowycz2020-catapult/uv-model"
+QUIET = {**os.environ, "CI": "1"}  # no progress bars
+LOUD = {k: v for k, v in os.environ.items() if k not in ("CI", "REPLICATE_PROGRESS")}
 
 
-def replicate(*args, cwd=ROOT):
-    env = {**os.environ, "CI": "1"}  # no progress bars
-    return subprocess.run([sys.executable, "-m", "replicate.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300, env=env)
+def one_line(out) -> str:
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert out.returncode == 2 and len(lines) == 1 and lines[0].startswith("replicate: "), out.stderr[-2000:]
+    assert "Traceback" not in out.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory):
+    return make(tmp_path_factory.mktemp("fake"))
 
 
 @pytest.mark.parametrize("args, message", [
-    (["run", NB, "--scale", "huge"], "--scale must be one of smoke, cpu, paper; got 'huge'"),
-    (["run", "book/nope"], "no notebook 'book/nope'"),
-    (["run", NB, "--scale", "smoke", "-p", "width", "3"], "unknown parameter 'width'"),
-    (["run", NB, "--scale", "smoke", "-p", "widths", "[-5]"], "ParameterError: widths must be > 0"),
+    (["--scale", "huge"], "--scale must be one of smoke, cpu, gpu, paper; got 'huge'"),
+    (["-p", "seed", "abc"], "-p seed must be an integer; got 'abc'"),
+    (["-p", "seed", "1.5"], "-p seed must be an integer"),
+    (["-p", "seed", "1e23"], "-p seed must be an integer"),
+    (["-p", "seed", str(10**30)], "-p seed must be an integer in [0, 2**63)"),
+    (["--device", "tpu"], "device must be one of"),
+    (["-p", "executor", "spark"], "set executor with --executor, not -p"),
+    (["-p", "scale", "paper"], "set scale with --scale, not -p"),
+    (["-p", "dry_run", "no"], "set dry_run with --dry-run, not -p"),
+    (["-p", "results_dir", "x"], "set results_dir with --output, not -p"),
+    (["--executor", "spark"], "invalid choice: 'spark'"),
+    (["--executor", "dask"], "--executor dask and --scheduler tcp://HOST:PORT go together"),
+    (["--executor", "dask", "--scheduler", "notaurl"], "scheduler must be an address like tcp://HOST:8786"),
+    (["--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler"),
+    (["-p", "n", "[" * 100_000], "cannot read"),
+    (["-p", "n", "3", "-p", "width", "3"], "unknown parameter 'width'"),
 ])
-def test_bad_input_exits_2_with_one_line(args, message, tmp_path):
-    out = replicate(*args, "--output", str(tmp_path)) if args[0] == "run" else replicate(*args)
-    assert out.returncode == 2
-    lines = [line for line in out.stderr.splitlines() if line.strip() and "IPKernelApp" not in line]
-    assert len(lines) == 1 and message in lines[0], out.stderr
+def test_bad_input_exits_2_with_one_line_before_any_kernel(book, tmp_path, args, message):
+    out = replicate("run", "ch/nb", *args, "--output", str(tmp_path / "out"), cwd=book, env=QUIET)
+    assert message in one_line(out)
+    assert not (tmp_path / "out").exists()  # refused before anything ran
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p", "n", "0"], "ParameterError: n must be > 0 and finite"),
+    (["-p", "lr", "1e999"], "ParameterError: lr must be > 0 and finite; got inf"),
+    (["-p", "lr", "-0.5"], "ParameterError: lr must be > 0 and finite"),
+    (["-p", "n", "1e23"], "ParameterError: n must be of type int; got 1e+23"),
+    (["-p", "mem", str(2**62)], "choose a smaller scale or overrides, or pass --force"),
+])
+def test_bad_values_caught_in_the_notebook_exit_2(book, tmp_path, args, message):
+    out = replicate("run", "ch/nb", *args, "--output", str(tmp_path), cwd=book, env=QUIET)
+    assert message in one_line(out)
+
+
+def test_device_cuda_without_cuda_is_refused(book):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert "CUDA is not available" in one_line(replicate("run", "ch/nb", "--device", "cuda", cwd=book, env=QUIET))
+
+
+def test_run_only_runs_the_books_notebooks(book, tmp_path):
+    outside = tmp_path / "evil.py"
+    outside.write_text("# %%\nprint('ran')\n")
+    for name in (str(outside), "", "../evil", "book/nope"):
+        assert "known notebooks: book/ch/nb" in one_line(replicate("run", name, cwd=book, env=QUIET))
+
+
+def test_list_outside_the_repository_says_where(tmp_path):
+    line = one_line(replicate("list", cwd=tmp_path, env=QUIET))
+    assert "not inside the book's repository" in line and str(ROOT) in line
 
 
 def test_list_shows_notebooks_and_parameters():
-    out = replicate("list")
+    out = replicate("list", cwd=ROOT, env=QUIET)
     assert out.returncode == 0 and NB in out.stdout and "scale = \"cpu\"" in out.stdout
 
 
-def test_run_smoke_writes_notebook_results_and_figures(tmp_path):
-    out = replicate("run", NB, "--scale", "smoke", "-p", "seeds", "1", "--output", str(tmp_path))
-    assert out.returncode == 0, out.stderr
+def test_python_dash_m_replicate_works(book):
+    out = subprocess.run([sys.executable, "-m", "replicate", "--help"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "publish" in out.stdout
+
+
+def test_progress_reaches_the_terminal_during_the_run_then_a_summary(book, tmp_path):
+    """The sweep's bar (done/total, elapsed<ETA) arrives on the CLI's stderr while the notebook still runs."""
+    proc = subprocess.Popen([sys.executable, "-m", "replicate", "run", "ch/nb", "-p", "n", "3", "-p", "pause", "1.5",
+                             "--output", str(tmp_path)], cwd=book, env=LOUD, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    seen: dict[str, float] = {}
+    err: list[str] = []
+
+    def read():
+        while chunk := proc.stderr.read(1):
+            err.append(chunk)
+            if "1/3 [" in "".join(err[-200:]) and "first" not in seen:
+                seen["first"] = time.time()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    stdout = proc.communicate(timeout=180)[0]
+    ended = time.time()
+    reader.join(5)
+    text = "".join(err)
+    assert proc.returncode == 0, text[-2000:]
+    assert "first" in seen and ended - seen["first"] > 1.5  # shown while the other two points still ran
+    assert "points:" in text and "3/3 [" in text and "<" in text  # done/total, elapsed<ETA
+    assert "estimated memory 0.00 GiB" in text
+    assert "fake.claim" in stdout and "reproduced" in stdout and "1.0 [0.9, 1.1]" in stdout
+    assert f"notebook: {tmp_path}/nb.ipynb" in stdout and "nb.points.csv" in stdout and "fake-figure.png" in stdout
+
+
+def test_ctrl_c_keeps_finished_points_and_exits_130(book, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "replicate", "run", "ch/nb", "-p", "n", "50", "-p", "pause", "0.3",
+                             "--output", str(tmp_path)], cwd=book, env=QUIET, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 150
+    while time.time() < deadline and not any(len(f.read_text().splitlines()) > 3 for f in tmp_path.glob("*.sweep.csv")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    kept = int(err.split("interrupted; ")[1].split()[0])
+    assert kept >= 3 and "Traceback" not in err
+    rerun = replicate("run", "ch/nb", "-p", "n", "50", "-p", "pause", "0.0", "--output", str(tmp_path), cwd=book,
+                      env=QUIET)
+    assert rerun.returncode == 0
+    assert not list(tmp_path.glob(".*.tmp")) and not list(tmp_path.glob("*.lock"))
+    assert list(pd.read_csv(tmp_path / "nb.points.csv")["i"]) == list(range(50))
+
+
+def test_dry_run_writes_nothing_and_announces_the_stand_in(book, tmp_path):
+    out = replicate("run", "ch/nb", "--scale", "paper", "--dry-run", "-p", "mem", str(2**62), "--output",
+                    str(tmp_path / "out"), cwd=book, env={**QUIET, "REPLICATE_DATA": str(tmp_path)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "nothing was written" in out.stdout and "parameters validated" in out.stdout
+    assert "cifar-10 file missing, random tensors" in out.stderr  # the stand-in, announced in the terminal
+    assert "estimated memory" in out.stderr  # the full run's estimate; a dry run refuses nothing
+    assert not (tmp_path / "out").exists() and not (book / "runs").exists()
+
+
+def test_memory_refusal_is_overridden_by_force(book, tmp_path):
+    out = replicate("run", "ch/nb", "-p", "mem", str(2**62), "--force", "--output", str(tmp_path), cwd=book, env=QUIET)
+    assert out.returncode == 0 and (tmp_path / "nb.claims.csv").exists()
+
+
+def test_failed_point_is_recorded_and_the_run_goes_on(book, tmp_path):
+    out = replicate("run", "ch/nb", "-p", "fail", "1", "--output", str(tmp_path), cwd=book, env=QUIET)
+    assert out.returncode == 0 and "1 of 3 points failed" in out.stderr
+    table = pd.read_csv(tmp_path / "nb.points.csv")
+    assert list(table["i"]) == [0, 1, 2] and table["error"].notna().tolist() == [False, True, False]
+
+
+def test_all_then_publish(book):
+    env = {**QUIET, "REPLICATE_DATA": str(book)}
+    first = replicate("run", "--all", "--scale", "gpu", cwd=book, env=env)
+    assert first.returncode == 0, first.stderr[-2000:]
+    out = book / "runs" / "gpu" / "ch"
+    assert (out / "nb.claims.csv").exists() and (out / "nb.run.json").exists()
+    again = replicate("run", "--all", "--scale", "gpu", cwd=book, env=env)
+    assert again.returncode == 0 and "already finished with the same identity: skipped" in again.stderr
+    assert "give no notebook and no -p" in one_line(replicate("run", "--all", "-p", "n", "2", cwd=book, env=env))
+    assert "publish" in one_line(replicate("publish", "--scale", "cpu", cwd=book, env=env))
+    published = replicate("publish", "--scale", "gpu", cwd=book, env=env)
+    assert published.returncode == 0, published.stderr
+    dest = book / "book" / "ch" / "results" / "gpu"
+    names = {p.name for p in dest.iterdir()}
+    assert {"nb.claims.csv", "nb.points.csv", "nb.provenance.json", "nb.ipynb", "fake-figure.png",
+            "published.json"} <= names
+    assert not any(n.endswith(".sweep.csv") for n in names)
+    assert json.loads((dest / "published.json").read_text())["notebooks"] == ["nb"]
+    assert "no finished notebook" in one_line(replicate("publish", "--scale", "paper", cwd=book, env=env))
+
+
+def test_real_notebook_smoke_run_writes_notebook_results_and_figures(tmp_path):
+    out = replicate("run", NB, "--scale", "smoke", "-p", "seeds", "1", "--output", str(tmp_path), cwd=ROOT,
+                    env=QUIET, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
     names = {p.name for p in tmp_path.iterdir()}
-    assert {"uv-model.ipynb", "uv-model.claims.csv", "uv-model.runs.csv", "uv-phase-diagram.png"} <= names
-    runs = pd.read_csv(tmp_path / "uv-model.runs.csv")
-    assert set(runs["seed"]) == {0} and set(runs["n"]) == {100, 1000}
-
-
-@pytest.mark.parametrize("args, message", [
-    (["run", NB, "--executor", "spark"], "invalid choice: 'spark'"),
-    (["run", NB, "--executor", "dask"], "--executor dask and --scheduler tcp://HOST:PORT go together"),
-    (["run", NB, "--executor", "local"], "runs no sweep: it takes no --executor"),
-])
-def test_executor_options_are_checked(args, message):
-    out = replicate(*args)
-    lines = out.stderr.strip().splitlines()
-    assert out.returncode == 2 and len(lines) == 1 and lines[0].startswith("replicate: ") and message in lines[0]
+    assert {"uv-model.ipynb", "uv-model.claims.csv"} <= names
+    assert "claims (uv-model):" in out.stdout

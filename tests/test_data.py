@@ -1,8 +1,11 @@
+import functools
 import gzip
 import hashlib
 import io
 import pickle
 import tarfile
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
@@ -69,9 +72,25 @@ def test_missing_file_says_where_to_put_it(tmp_path, monkeypatch):
         data.load("mnist", root=tmp_path)
 
 
-def test_download_only_when_allowed(tiny_mnist, tmp_path_factory, monkeypatch):
-    mirror, _ = tiny_mnist
-    monkeypatch.setitem(data.MIRRORS, "mnist", (mirror / "mnist").as_uri() + "/")
+@pytest.fixture
+def http_mirror(tiny_mnist):
+    """The tiny MNIST served over HTTP on the loopback interface (pooch downloads http/https only)."""
+    handler = functools.partial(QuietHandler, directory=str(tiny_mnist[0]))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def test_download_only_when_allowed(http_mirror, tmp_path_factory, monkeypatch):
+    monkeypatch.setitem(data.MIRRORS, "mnist", http_mirror + "mnist/")
     root = tmp_path_factory.mktemp("empty")
     with pytest.raises(data.DataError, match="missing"):
         data.load("mnist", root=root, download=False)

@@ -1,7 +1,9 @@
+import dataclasses
+
 import pytest
 import torch
 
-from replicate.ensemble import Member, TrainConfig, train_ensemble
+from replicate.ensemble import AUTO_ENGINE, Member, TrainConfig, choose_engine, train_ensemble
 from replicate.losses import get_loss
 from replicate.models import MLP, SmallConvNet, param_groups
 
@@ -127,7 +129,20 @@ def test_loop_engine_trains_batchnorm_convnet_and_vmap_refuses():
     assert (last < first).all()
     assert result.params["features.1.running_mean"].shape == (2, 4)
     with pytest.raises(ValueError, match="engine='loop'"):
-        train_ensemble(make_net, [Member(0, 0.1)], X, y, TrainConfig(steps=1, loss="ce", progress=False))
+        train_ensemble(make_net, [Member(0, 0.1)], X, y, TrainConfig(steps=1, loss="ce", engine="vmap", progress=False))
+    # engine="auto" (the default) takes the loop engine for BatchNorm, the same run as engine="loop"
+    auto = train_ensemble(make_net, [Member(0, 0.1), Member(1, 0.05)], X, y, dataclasses.replace(cfg, engine="auto"))
+    assert type(auto._engine).__name__ == "_LoopEngine"
+    torch.testing.assert_close(auto.params["features.1.running_mean"], result.params["features.1.running_mean"])
+
+
+def test_auto_engine_choice():
+    device = torch.device("cpu")
+    assert choose_engine("auto", SmallConvNet(1, 2, widths=(4,), bn=True), device) == "loop"
+    assert choose_engine("auto", make()(), device) == AUTO_ENGINE["cpu"] == "vmap"  # benchmarks/ensemble.py
+    assert choose_engine("auto", make()(), torch.device("cuda")) == "vmap"  # unmeasured: no GPU here
+    assert choose_engine("loop", make()(), device) == "loop"
+    assert TrainConfig(steps=1).engine == "auto"
 
 
 def test_bad_input():

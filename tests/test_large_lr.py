@@ -1,10 +1,13 @@
 import dataclasses
+import math
 
+import pandas as pd
 import pytest
 import torch
 
-from replicate import scales
+from replicate import claims, scales
 from replicate.papers import large_lr as L
+from replicate.registry.li_wei_ma2019 import REGISTRY as REG
 
 
 def _images(n=4000, c=3, s=32, seed=0):
@@ -86,8 +89,8 @@ def test_label_to_patch_map_is_deterministic_under_the_seed():
     x, y = _images(n=200)
     assert all(torch.equal(a, b) for a, b in zip(L.apply_patches(x, y, pc, z1, zeta1, 9),
                                                  L.apply_patches(x, y, pc, z2, zeta2, 9)))
-    xp, yp = L.patch_only_set(50, pc, z1, zeta1, seed=0)
-    xq, yq = L.patch_only_set(50, pc, z1, zeta1, seed=0)
+    xp, yp, _ = L.patch_only_set(50, pc, z1, zeta1, seed=0)
+    xq, yq, _ = L.patch_only_set(50, pc, z1, zeta1, seed=0)
     assert torch.equal(xp, xq) and torch.equal(yp, yq)
 
 
@@ -118,7 +121,7 @@ def test_act_noise_shared_map_and_switch_off():
 
 def test_synthetic_components_by_construction():
     cfg = L.SYNTH_PRESETS["smoke"]
-    sd = L.synth_data(cfg, seed=0)
+    sd = L.synth_data(cfg.spec, cfg.n_train, cfg.n_test, seed=0)
     d1 = cfg.d_linear
     lin, clu = sd.X_only["linear"], sd.X_only["clustered"]
     assert float(lin[:, d1:].abs().max()) == 0 and float(clu[:, :d1].abs().max()) == 0
@@ -144,9 +147,226 @@ def test_presets_validate_and_dry_run_keeps_the_model():
 
 def test_patch_run_smoke_logs_every_epoch():
     cfg = dataclasses.replace(L.PATCH_PRESETS["smoke"], n_train=64, n_test=32, n_patch_only=16, batch_size=32,
-                              epochs=2, anneal_epoch=2, widths=(4,))
+                              epochs=2, anneal_epoch=2, widths=(4,), seeds=1)
     pdata = L.patch_data(cfg, seed=0)
+    assert pdata.X_train.shape[1:] == (3, 28, 28)  # MNIST copied into 3 channels: the official 7×7×3 patch
     df = L.run_patch(cfg, pdata, "large_lr")
     assert list(df.epoch) == [0, 1, 2]
     assert df.lr.tolist()[1:] == pytest.approx([0.1, 0.004])
-    assert df[["clean_acc", "mixed_acc", "patch_acc"]].notna().all().all()
+    cols = ["train_acc", "train_patch_only_acc", "train_loss", "clean_acc", "mixed_acc", "patch_acc",
+            "conflict_patch_wins", "conflict_image_wins"]
+    assert df[cols].notna().all().all()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The official patch metric and the conflict set
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_official_patch_metric_is_80_percent_exact_20_percent_rescaled():
+    pc = L.PatchConfig()
+    z, zeta = L.make_patterns(pc, seed=1)
+    n = 20000
+    x, y, kind = L.patch_only_set(n, pc, z, zeta, seed=2)
+    exact = kind == L.PATCHED
+    sd = (0.16 / n) ** 0.5
+    assert abs(float(exact.double().mean()) - 0.8) < 5 * sd  # 1 − patch_only_prob, as TransformOnlyDataset
+    assert set(kind.tolist()) == {L.PATCHED, L.PATCH_ONLY}
+    rows, cols = pc.region
+    d = x[:, :, rows, cols] - z
+    t = zeta[y, 0]
+    # exact: z ± ζ_y; rescaled: z ± 1.75·u·ζ_y; the rest of every image is 0 (the normalised mean colour)
+    assert torch.allclose(d[exact].abs(), t[exact].abs(), atol=1e-6)
+    coef = (d[~exact] * t[~exact]).flatten(1).sum(1) / (t[~exact] ** 2).flatten(1).sum(1)
+    assert float(coef.abs().max()) <= 1.75 and float(coef.abs().std()) > 0.2
+    rest = x.clone()
+    rest[:, :, rows, cols] = 0
+    assert float(rest.abs().max()) == 0.0
+
+
+def test_conflict_set_carries_another_class_patch_on_every_image():
+    pc = L.PatchConfig()
+    z, zeta = L.make_patterns(pc, seed=1)
+    x, y = _images(n=1000)
+    out, other = L.conflict_set(x, y, pc, z, zeta, seed=3)
+    assert bool((other != y).all()) and len(set(other.tolist())) == 10
+    rows, cols = pc.region
+    d = out[:, :, rows, cols] - z
+    assert torch.allclose(d.abs(), zeta[other, 0].abs(), atol=1e-6)
+    keep = torch.ones(32, 32, dtype=torch.bool)
+    keep[rows, cols] = False
+    assert torch.equal(out[:, :, keep], x[:, :, keep])  # the image is kept outside the patch
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The calibration rule of the toy
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _times(rows):
+    return pd.DataFrame(rows, columns=["lr", "t_linear", "t_clustered", "t_all", "final_loss", "diverged"])
+
+
+def test_choose_rates_follows_the_rule():
+    inf = math.inf
+    t = _times([(0.1, inf, inf, inf, 0.6, False),  # too slow: fits nothing
+                (0.5, 100, 300, 400, 0.1, False),  # smallest that memorises → η_small
+                (1.0, 50, 200, 300, 0.1, False),  # also memorises
+                (4.0, 40, inf, inf, 0.4, False),  # blocked on the clustered pattern, fits the linear → η_large
+                (8.0, 30, inf, inf, 0.5, False),
+                (16.0, inf, inf, inf, inf, True)])
+    got = L.choose_rates(t, budget=500)
+    assert got == {"lr_small": 0.5, "lr_large": 4.0, "found": True, "why": "by the rule"}
+    # no η is blocked on the clustered pattern: the mechanism is absent, the fallback is stated
+    none = L.choose_rates(t[t.lr <= 1.0], budget=500)
+    assert not none["found"] and none["lr_small"] == 0.1 and none["lr_large"] == 1.0
+    assert "no η above η_small" in none["why"]
+    assert not L.choose_rates(t[t.lr == 0.1], budget=500)["found"]
+
+
+def test_fit_times_and_calibration_smoke():
+    cfg = scales.resolve(L.SYNTH_PRESETS, "smoke", {"steps": 40, "log_points": 4})
+    sd = L.synth_data(cfg.spec, cfg.n_train, cfg.n_test, seed=0)
+    cal = L.calibrate(cfg, sd)
+    assert set(cal.lr) == set(cfg.lr_grid) and cal.step.max() == cfg.anneal_step
+    times = L.fit_times(cal)
+    assert list(times.lr) == sorted(cfg.lr_grid) and {"t_linear", "t_clustered", "t_all"} <= set(times.columns)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Every claim can fail: synthetic tables the paper forbids, that straddle an edge, or that break a precondition
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _synth_runs(small=None, large=None, seeds=3, anneal=100, end=200):
+    """A run table: per run, per seed, the values before the anneal (step anneal) and at the end.
+    small / large override dicts of column → value or per-seed list; 'max_pre' for large's clustered max."""
+    good_small = dict(train_all=0.99, train_clustered=1.0, train_loss=0.05, test_clustered=1.0,
+                      test_linear=0.80, test_mixed=0.90)
+    good_large = dict(train_all=0.85, train_clustered=0.5, train_loss=0.40, test_clustered=0.5,
+                      test_linear=0.90, test_mixed=0.95, end_clustered=1.0)
+    rows = []
+    for run, base, over in (("small_lr", good_small, small or {}), ("large_lr", good_large, large or {})):
+        v = {**base, **over}
+        pick = lambda k, s: v[k][s] if isinstance(v[k], (list, tuple)) else v[k]
+        for s in range(seeds):
+            for step in (anneal, end):
+                row = {k: pick(k, s) for k in base if k != "end_clustered"}
+                if run == "large_lr" and step == end:
+                    row["test_clustered"] = pick("end_clustered", s)
+                rows.append({"run": run, "seed_idx": s, "step": step, **row})
+    return pd.DataFrame(rows)
+
+
+def _judge_synth(runs):
+    return {r.claim.id: r.verdict for r in claims.judge(REG, "synthetic", L.measure_synthetic(runs, 100))}
+
+
+def test_synthetic_claims_reproduced_on_the_paper_picture():
+    got = _judge_synth(_synth_runs())
+    assert all(v in ("met", "reproduced") for v in got.values()), got
+
+
+@pytest.mark.parametrize("claim", ["gap-mixed", "gap-linear"])
+def test_synthetic_gap_claims_can_fail(claim):
+    col = {"gap-mixed": "test_mixed", "gap-linear": "test_linear"}[claim]
+    cid = f"li2019.synthetic.{claim}"
+    forbidden = _judge_synth(_synth_runs(small={col: 0.99}))  # the small LR generalises better
+    assert forbidden[cid] == "not reproduced"
+    straddle = _judge_synth(_synth_runs(small={col: [0.85, 0.95, 0.90]}, large={col: 0.92}))
+    assert straddle[cid] == "inconclusive"
+    no_regime = _judge_synth(_synth_runs(small={"train_clustered": 0.6}))  # the small LR did not memorise
+    assert no_regime[cid] == "not testable at this scale"
+    no_order = _judge_synth(_synth_runs(large={"test_clustered": 0.9}))  # the large LR fitted it early
+    assert no_order[cid] == "not testable at this scale"
+
+
+@pytest.mark.parametrize("check, over, verdict", [
+    ("small-fits-train", dict(small={"train_all": 0.8}), "not met"),
+    ("small-fits-train", dict(small={"train_all": [0.93, 0.97, 0.99]}), "unclear"),
+    ("small-fits-clustered", dict(small={"train_clustered": 0.5}), "not met"),
+    ("large-noise-limited", dict(large={"train_loss": 0.01}), "not met"),
+    ("large-noise-limited", dict(large={"train_loss": [0.0, 0.1, 0.2]}), "unclear"),
+    ("large-ignores-clustered", dict(large={"test_clustered": 0.95}), "not met"),
+    ("large-ignores-clustered", dict(small={"train_all": 0.5}), "not measured"),  # blocked by the regime
+    ("large-learns-clustered-after", dict(large={"end_clustered": 0.6}), "not met"),
+])
+def test_synthetic_preconditions_can_fail(check, over, verdict):
+    assert _judge_synth(_synth_runs(**over))[f"li2019.synthetic.{check}"] == verdict
+
+
+def _patch_runs(over=None, seeds=3, anneal_epoch=3, epochs=4):
+    """A patch run table (epochs 0..epochs); over: schedule → column → value or per-seed list (pre-anneal
+    epochs), or column + '@end' for the final epoch."""
+    base = {
+        "small_lr": dict(train_acc=0.99, train_patch_only_acc=0.98, train_loss=0.05, patch_acc=0.98,
+                         conflict_patch_wins=0.9, clean_acc=0.80),
+        "large_lr": dict(train_acc=0.80, train_patch_only_acc=0.1, train_loss=0.6, patch_acc=0.1,
+                         conflict_patch_wins=0.05, clean_acc=0.75, **{"patch_acc@end": 0.99, "clean_acc@end": 0.86}),
+        "act_noise": dict(train_acc=0.80, train_patch_only_acc=0.1, train_loss=0.5, patch_acc=0.1,
+                          conflict_patch_wins=0.05, clean_acc=0.75, **{"clean_acc@end": 0.84}),
+    }
+    rows = []
+    for sched, vals in base.items():
+        v = {**vals, **(over or {}).get(sched, {})}
+        pick = lambda k, s: v[k][s] if isinstance(v[k], (list, tuple)) else v[k]
+        for s in range(seeds):
+            for e in range(epochs + 1):
+                row = {k: pick(k, s) for k in v if "@" not in k}
+                if e == epochs:
+                    row.update({k.split("@")[0]: pick(k, s) for k in v if k.endswith("@end")})
+                rows.append({"schedule": sched, "seed_idx": s, "epoch": e, **row})
+    return pd.DataFrame(rows)
+
+
+def _judge_patch(runs, anneal_epoch=3):
+    return {r.claim.id: r.verdict for r in claims.judge(REG, "patch", L.measure_patch(runs, anneal_epoch))}
+
+
+def test_patch_claims_reproduced_on_the_paper_picture():
+    got = _judge_patch(_patch_runs())
+    assert all(v in ("met", "reproduced") for v in got.values()), got
+
+
+@pytest.mark.parametrize("claim, col, sched", [("gap-clean", "clean_acc@end", "large_lr"),
+                                               ("act-noise-helps", "clean_acc@end", "act_noise")])
+def test_patch_gap_claims_can_fail(claim, col, sched):
+    cid = f"li2019.patch.{claim}"
+    assert _judge_patch(_patch_runs({sched: {col: 0.70}}))[cid] == "not reproduced"
+    straddle = _judge_patch(_patch_runs({sched: {col: [0.75, 0.85, 0.80]}, "small_lr": {"clean_acc": 0.80}}))
+    assert straddle[cid] == "inconclusive"
+    no_fit = _judge_patch(_patch_runs({"small_lr": {"train_patch_only_acc": 0.2}}))  # nothing memorised
+    assert no_fit[cid] == "not testable at this scale"
+
+
+def test_patch_gap_needs_the_order_rows():
+    # the large LR decodes the patch before the anneal: the gap cannot be attributed to the mechanism
+    got = _judge_patch(_patch_runs({"large_lr": {"patch_acc": 0.9}}))
+    assert got["li2019.patch.large-ignores-patch"] == "not met"
+    assert got["li2019.patch.gap-clean"] == "not testable at this scale"
+
+
+@pytest.mark.parametrize("check, over, verdict", [
+    ("small-fits-train", {"small_lr": {"train_acc": 0.7}}, "not met"),
+    ("small-fits-patch-only", {"small_lr": {"train_patch_only_acc": [0.85, 0.95, 0.99]}}, "unclear"),
+    ("large-noise-limited", {"large_lr": {"train_loss": 0.01}}, "not met"),
+    ("small-memorises-patch", {"small_lr": {"patch_acc": 0.3}}, "not met"),
+    ("small-conflict-patch-wins", {"small_lr": {"conflict_patch_wins": 0.1}}, "not met"),
+    ("large-ignores-patch", {"large_lr": {"patch_acc": [0.1, 0.3, 0.5]}}, "unclear"),
+    ("large-learns-patch-after", {"large_lr": {"patch_acc@end": 0.2}}, "not met"),
+    ("large-learns-patch-after", {"small_lr": {"train_acc": 0.2}}, "not measured"),
+])
+def test_patch_preconditions_can_fail(check, over, verdict):
+    assert _judge_patch(_patch_runs(over))[f"li2019.patch.{check}"] == verdict
+
+
+def test_registry_ids_match_the_measure_functions():
+    assert set(L.measure_synthetic(_synth_runs(), 100)) == {c.id for c in REG.for_notebook("synthetic")}
+    assert set(L.measure_patch(_patch_runs(), 3)) == {c.id for c in REG.for_notebook("patch")} == set(L.PATCH_IDS)
+
+
+def test_first_fit_needs_the_level_to_hold_to_the_end():
+    df = pd.DataFrame({"step": [0, 10, 20, 30, 40], "acc": [0.5, 1.0, 0.5, 1.0, 1.0]})
+    assert L.first_fit(df, "acc", 0.9) == 30  # the crossing at step 10 was undone at step 20
+    assert L.first_fit(df.assign(acc=[1.0] * 5), "acc", 0.9) == 0
+    assert L.first_fit(df.assign(acc=[1.0, 1.0, 1.0, 1.0, 0.5]), "acc", 0.9) == math.inf

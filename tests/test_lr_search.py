@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from replicate.ensemble import Member, TrainConfig, train_ensemble
-from replicate.lr_search import grid_size, lr_range_test, max_lr
+from replicate.lr_search import POINTS_PER_ROUND, grid_size, max_lr
 from replicate.models import MLP
 
 
@@ -47,8 +47,8 @@ def test_seeds_rule():
 def test_non_monotone_outcome_reports_the_bracket():
     def succeeds(lrs):  # trainable below 1 and again on the island [3, 5]
         return (lrs < 1) | ((lrs > 3) & (lrs < 5))
-    result = max_lr(succeeds, 0.1, 10)
-    assert not result.monotone
+    result = max_lr(succeeds, 0.1, 10, points_per_round=4)  # 4 points land on the island; bisection
+    assert not result.monotone                                # (midpoint 1.0 fails) never sees it
     assert 3 < result.lower < 5 <= result.upper and result.upper / result.lower <= 1.05
     assert bool(succeeds(torch.tensor([result.value])))  # value is a tested success, not an interpolation
 
@@ -82,17 +82,22 @@ def test_max_lr_bad_input():
         max_lr(lambda lrs: lrs, 0.1, 10)
 
 
-def test_lr_range_test_is_nan_safe_and_leaves_model_untouched():
-    gen = torch.Generator().manual_seed(0)
-    X = torch.randn(256, 10, generator=gen)
-    y = (X[:, 0] > 0).long()
-    torch.manual_seed(0)
-    model = MLP(10, 32, 2, 2)
-    before = [p.detach().clone() for p in model.parameters()]
-    result = lr_range_test(model, X, y, start_lr=1e-5, end_lr=1e4, num_it=200, batch_size=32)
-    h = result.history
-    assert 10 < len(h) < 200  # stopped early: smoothed loss > 4 × its minimum, or non-finite
-    assert h.lr.is_monotonic_increasing and h.loss.map(math.isfinite).all()
-    assert h.lr.iloc[0] == pytest.approx(1e-5) and result.lr_min < h.lr.iloc[-1]
-    assert h.smoothed_loss.iloc[-1] > h.smoothed_loss.min()
-    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+def test_default_points_per_round_is_plain_bisection_on_cpu():
+    eig = torch.tensor([0.1, 4.0], dtype=torch.float64)
+    succeeds, calls = quadratic_gd(eig)
+    result = max_lr(succeeds, 1e-4, 1e3, rel_tol=0.05, device="cpu")
+    assert POINTS_PER_ROUND["cpu"] == 1 and calls[0] == 3 and set(calls[1:]) == {1}
+    # bisection in log space: 2 + ⌈log2(log(hi/lo)/log(1+rel_tol))⌉ trainings
+    assert result.evaluations == 2 + math.ceil(math.log2(math.log(1e7) / math.log(1.05)))
+    four, _ = quadratic_gd(eig)
+    assert max_lr(four, 1e-4, 1e3, rel_tol=0.05, points_per_round=4).evaluations > result.evaluations
+    # the result records the bracket's two ends under their own names (old attributes kept)
+    assert result.largest_success == result.lower == result.value and result.first_failure == result.upper
+    assert bool(succeeds(torch.tensor([result.largest_success]))) and not bool(succeeds(torch.tensor([result.first_failure])))
+
+
+def test_majority_is_the_default_rule():
+    eigs = torch.tensor([[1.0], [2.0], [4.0]], dtype=torch.float64)
+    def succeeds(lrs):
+        return (1 - lrs[:, None] * eigs.T).abs() < 1
+    assert max_lr(succeeds, 0.01, 10).value == max_lr(succeeds, 0.01, 10, rule="majority").value

@@ -1,6 +1,6 @@
-"""Tests for replicate.papers.max_initial_lr: grid, fits, the η* bracketing and λ1 at init."""
+"""Tests for replicate.papers.max_initial_lr: data, the majority η* search, fits, λ1 plain and preconditioned, and
+that every claim of the registry can fail."""
 
-import dataclasses
 import math
 
 import numpy as np
@@ -8,14 +8,15 @@ import pandas as pd
 import pytest
 import torch
 
-from replicate import scales
+from replicate import claims, scales
 from replicate.ensemble import Member, TrainConfig, train_ensemble
 from replicate.papers import max_initial_lr as mil
+from replicate.papers.max_initial_lr import curvature, data, measure, protocol
+from replicate.registry.iyer2023 import REGISTRY
 
 
 def test_grid_keeps_wide_networks_within_budget():
     assert mil.grid((2, 4), (32, 64, 128), 16, 512) == [(2, 32), (2, 64), (2, 128), (4, 64), (4, 128)]
-    assert mil.grid((2, 4), (32, 64, 128), 16, 256) == [(2, 32), (2, 64), (2, 128), (4, 64)]
 
 
 @pytest.mark.parametrize("presets, dry", [(mil.ETA_PRESETS, mil.ETA_DRY_RUN), (mil.SHARP_PRESETS, mil.SHARP_DRY_RUN)])
@@ -23,118 +24,232 @@ def test_presets_and_dry_runs_validate(presets, dry):
     for scale in scales.SCALES:
         scales.resolve(presets, scale)
     cfg = scales.resolve(presets, "paper", dry_run=True, dry_overrides=dry)
-    assert max(cfg.widths) == max(presets["paper"].widths)  # the dry run keeps the paper's widest layer
+    assert max(cfg.widths) == max(presets["paper"].widths)
 
 
-def test_bad_parameters_fail_with_one_line():
-    with pytest.raises(scales.ParameterError, match="threshold"):
-        scales.resolve(mil.ETA_PRESETS, "cpu", {"threshold": 1.5})
-    with pytest.raises(scales.ParameterError, match="no \\(depth, width\\)"):
-        scales.resolve(mil.ETA_PRESETS, "cpu", {"depths": (64,)})
-    with pytest.raises(scales.ParameterError, match="dataset"):
-        scales.resolve(mil.SHARP_PRESETS, "cpu", {"dataset": "digits"})
+def test_paper_preset_is_wide_and_starts_low():
+    cfg = mil.ETA_PRESETS["paper"]
+    assert min(cfg.widths) >= 512 and max(cfg.widths) == 4096 and cfg.min_ratio >= 64
+    assert all(t.lr_lo <= 1e-3 for t in cfg.tasks)
+    assert {t.dataset for t in cfg.tasks} == {"gaussian", "mnist", "cifar-10"}
 
 
-def _table(p: float, noise: float, seeds: int = 4) -> pd.DataFrame:
-    rng = np.random.default_rng(1)
-    rows = [{"depth": d, "width": w, "seed": s, "y": 3.0 * (d * w) ** p * math.exp(noise * rng.standard_normal())}
-            for d, w in [(2, 64), (2, 128), (4, 64), (4, 128), (8, 128), (2, 512)] for s in range(seeds)]
-    return pd.DataFrame(rows)
+def test_two_gaussians_are_balanced_and_not_separable():
+    X, y, Xv, yv = data.two_gaussians(2000, 2000, 100, 1.5, seed=0)
+    assert X.shape == (2000, 100) and int(y.sum()) == 1000
+    mu = torch.full((100,), 1.5 / 10)
+    bayes = float(((Xv @ mu > 0).long() == yv).float().mean())
+    assert bayes == pytest.approx(data.bayes_accuracy(1.5), abs=0.02) and bayes < 0.95
 
 
-def test_fit_recovers_an_exact_power_law():
-    fit = mil.fit_power_law(_table(-0.7, 0.0), "y", n_boot=50)
-    assert fit["p"] == pytest.approx(-0.7, abs=1e-9)
-    assert fit["a"] == pytest.approx(math.log(3.0), abs=1e-9)
-    assert fit["r2"] == pytest.approx(1.0, abs=1e-12)
-    assert fit["p_lo"] == pytest.approx(-0.7, abs=1e-9) and fit["p_hi"] == pytest.approx(-0.7, abs=1e-9)
-    assert fit["points"] == 6
-
-
-def test_fit_interval_covers_the_truth_and_widens_with_noise():
-    narrow = mil.fit_power_law(_table(-0.7, 0.05), "y", n_boot=400)
-    wide = mil.fit_power_law(_table(-0.7, 0.3), "y", n_boot=400)
-    assert narrow["p_lo"] < -0.7 < narrow["p_hi"]
-    assert wide["p_hi"] - wide["p_lo"] > narrow["p_hi"] - narrow["p_lo"]
-    assert wide["r2"] < 1.0
-
-
-def test_fit_needs_three_products_and_drops_failures():
-    df = _table(-0.5, 0.0)
-    df.loc[~(df.depth * df.width).isin([128, 256]), "y"] = np.nan  # 3 configurations, 2 products
-    fit = mil.fit_power_law(df, "y")
-    assert math.isnan(fit["p"]) and fit["points"] == 3
-
-
-def test_equal_product_pairs_and_spread():
-    means = pd.DataFrame({"depth": [2, 4, 2, 4], "width": [128, 64, 256, 128], "y": [1.0, 1.5, 0.5, 0.25]})
-    pairs = mil.equal_product_ratios(means, "y")
-    assert list(pairs.pair) == ["(2, 128) vs (4, 64)", "(2, 256) vs (4, 128)"]
-    assert list(pairs.ratio) == pytest.approx([1.5, 2.0])
-    assert mil.spread(pd.Series([0.5, 2.0, np.nan])) == pytest.approx(4.0)
-    assert math.isnan(mil.spread(pd.Series([1.0, np.nan])))
-
-
-def test_geometric_means_over_seeds():
-    df = pd.DataFrame({"depth": [2, 2], "width": [64, 64], "y": [1.0, 4.0]})
-    g = mil.geometric_means(df, "y")
-    assert g.y.iloc[0] == pytest.approx(2.0) and g.dw.iloc[0] == 128
-
-
-def _toy(n=256, dim=8, seed=0):
-    """Two well-separated Gaussian blobs (labels 0/1 of 10 classes): easy to fit at a moderate LR."""
+def _toy(n=96, dim=8, seed=0):
     g = torch.Generator().manual_seed(seed)
-    y = torch.randint(0, 2, (n,), generator=g)
-    X = torch.randn(n, dim, generator=g) * 0.3 + (2 * y[:, None] - 1) * 1.5
-    return X, y, X[: n // 4], y[: n // 4]
+    X = torch.randn(n, dim, generator=g)
+    y = (X[:, 0] > 0).long()
+    return X[: n * 2 // 3], y[: n * 2 // 3], X[n * 2 // 3:], y[n * 2 // 3:]
 
 
-def _cfg(**kw):
-    base = mil.ETA_PRESETS["smoke"]
-    return dataclasses.replace(base, **{"steps": 30, "batch_size": 32, "eval_every": 10, "threshold": 0.9,
-                                        "lr_lo": 0.01, "lr_hi": 1e4, "rel_tol": 0.3, "points_per_round": 3, **kw})
+def _cfg(threshold=0.7, steps=60):
+    task = protocol.Task("gaussian", "gaussian", 64, 32, steps, 5, threshold, 0.3, 1e4)
+    return protocol.EtaStarConfig((task,), (protocol.Condition("gaussian", "gaussian", "ce", 1.0),), (2,), (16,), 1,
+                                  64, 3, 16, 0.3, 3, 16, 20)
 
 
-def test_eta_star_brackets_a_success_below_a_failure():
-    data = _toy()
+def test_majority_search_brackets_and_records_every_training():
     cfg = _cfg()
-    r = mil.eta_star(2, 16, 0, 1.0, data, cfg)
-    assert r["status"] == "ok"
-    assert cfg.lr_lo <= r["eta_star"] == r["lower"] < r["upper"] <= r["lower"] * (1 + cfg.rel_tol)
-    ok = mil.reaches_threshold(torch.tensor([r["lower"], r["upper"]]), 2, 16, 0, 1.0, data, cfg)
-    assert ok[0] and not ok[1]
+    rows = protocol.eta_star(2, 16, cfg.conditions[0], _toy(), cfg)
+    r = rows.iloc[0]
+    assert r.status == "ok" and cfg.tasks[0].lr_lo <= r.eta_star < r.first_failure
+    assert set(rows.seed) == {0, 1, 2} and len(rows) == rows.lr.nunique() * 3
+    at = rows[np.isclose(rows.lr, r.eta_star)]
+    assert at.success.sum() >= 2  # the majority succeeded at η*
+    assert rows[np.isclose(rows.lr, r.first_failure)].success.sum() <= 1
+    assert {"dead_1", "dead_2"} <= set(rows) and rows.dead_1.between(0, 1).all()
 
 
-def test_eta_star_reports_an_unreachable_threshold():
-    r = mil.eta_star(2, 16, 0, 1.0, _toy(), _cfg(threshold=0.999999, steps=1, eval_every=1))
-    assert r["status"] == "lo fails" and math.isnan(r["eta_star"])
+def test_search_reports_an_unreachable_threshold():
+    rows = protocol.eta_star(2, 16, _cfg().conditions[0], _toy(), _cfg(threshold=0.999999, steps=1))
+    assert rows.status.iloc[0] == "lo fails" and math.isnan(rows.eta_star.iloc[0])
 
 
-def test_init_model_is_the_ensemble_members_init():
-    X, y, _, _ = _toy()
-    res = train_ensemble(lambda: mil.make_model(8, 3, 16), [Member(7, 0.1)], X, y,
-                         TrainConfig(steps=0, loss="ce", progress=False))
-    model = mil.init_model(8, 3, 16, seed=7)
-    for name, p in model.named_parameters():
-        assert torch.equal(res.params[name][0], p.detach())
+def test_dead_fractions_count_units_that_never_fire():
+    model = protocol.make_model(3, 2, 4, 2)
+    with torch.no_grad():
+        model.layers[0].weight.zero_()
+        model.layers[0].bias.fill_(-1.0)
+    assert protocol.dead_fractions(model, torch.randn(10, 3))[0] == 1.0
 
 
-def test_sharpness_matches_the_exact_hessian():
-    X, y, _, _ = _toy(n=32, dim=3)
-    cfg = dataclasses.replace(mil.SHARP_PRESETS["smoke"], max_iter=200, tol=1e-6)
-    lam = mil.sharpness_at_init(2, 4, 3, X.double(), y, cfg)["lam1"]
-    model = mil.init_model(3, 2, 4, seed=3).double()
+def _exact_hessian_top(model, X, y, scale=None):
     names = [n for n, _ in model.named_parameters()]
-    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
     shapes = [p.shape for p in model.parameters()]
+    flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
 
     def loss(v):
         params, i = {}, 0
         for n, s in zip(names, shapes):
             params[n] = v[i:i + s.numel()].view(s)
             i += s.numel()
-        out = torch.func.functional_call(model, params, (X.double(),))
-        return torch.nn.functional.cross_entropy(out, y)
+        return torch.nn.functional.cross_entropy(torch.func.functional_call(model, params, (X,)), y)
 
-    exact = torch.linalg.eigvalsh(torch.autograd.functional.hessian(loss, flat)).max().item()
-    assert lam == pytest.approx(exact, rel=1e-6)
+    H = torch.autograd.functional.hessian(loss, flat)
+    if scale is not None:
+        H = scale[:, None] * H * scale[None, :]
+    return torch.linalg.eigvalsh(H).max().item()
+
+
+def test_plain_and_preconditioned_sharpness_match_exact_hessians():
+    X, y, _, _ = _toy(n=48, dim=3)
+    X = X.double()
+    task = protocol.Task("gaussian", "gaussian", 32, 16, 1, 1, 0.5, 0.1, 1.0, dim=3)
+    cfg = curvature.SharpnessConfig(task, "ce", 0.01, 32, (2,), (4,), 1, 100, 1, 200, 1e-8, 10)
+    out = curvature.sharpness_at_init(2, 4, 3, X, y, cfg)
+    torch.manual_seed(3)
+    model = protocol.make_model(3, 2, 4, 2).double()
+    assert out["lam1"] == pytest.approx(_exact_hessian_top(model, X, y), rel=1e-6)
+    scale = torch.cat([torch.full((p.numel(),), 0.1 if n.startswith("layers.0.") else 1.0, dtype=torch.float64)
+                       for n, p in model.named_parameters()])
+    assert out["lam1_pre"] == pytest.approx(_exact_hessian_top(model, X, y, scale), rel=1e-6)
+    assert out["lam1_pre"] < out["lam1"]
+
+
+def test_init_is_the_ensemble_members_init():
+    X, y, _, _ = _toy()
+    res = train_ensemble(lambda: protocol.make_model(8, 3, 16, 2), [Member(7, 0.1)], X, y,
+                         TrainConfig(steps=0, loss="ce", progress=False))
+    torch.manual_seed(7)
+    model = protocol.make_model(8, 3, 16, 2)
+    for name, p in model.named_parameters():
+        assert torch.equal(res.params[name][0], p.detach())
+
+
+# ------------------------------------------------------------------------------------------------
+# Synthetic searches: every claim can fail
+# ------------------------------------------------------------------------------------------------
+DEPTHS, WIDTHS = (2, 4, 8), (128, 256, 512, 1024)
+LRS = np.geomspace(0.01, 100, 81)
+
+
+def _trainings(eta_fn, conditions=("gaussian", "gaussian-full-input", "gaussian-mse", "mnist"), seeds=3, noise=0.0,
+               status="ok"):
+    rng = np.random.default_rng(0)
+    out = []
+    for cond in conditions:
+        for d in DEPTHS:
+            for w in WIDTHS:
+                if w < 16 * d:
+                    continue
+                per_seed = eta_fn(cond, d, w) * np.exp(noise * rng.standard_normal(seeds))
+                ok = LRS[:, None] <= per_seed[None, :]
+                majority = ok.sum(1) * 2 > seeds
+                top = int(np.flatnonzero(majority)[-1])
+                for i, lr in enumerate(LRS):
+                    for s in range(seeds):
+                        out.append({"condition": cond, "depth": d, "width": w, "lr": lr, "seed": s,
+                                    "success": bool(ok[i, s]), "dead_1": 0.0,
+                                    "eta_star": LRS[top] if status == "ok" else math.nan,
+                                    "first_failure": LRS[top + 1] if status == "ok" else math.nan,
+                                    "monotone": True, "status": status, "rounds": 1})
+    return pd.DataFrame(out)
+
+
+def _law(p=-0.7, full_factor=3.0):
+    return lambda cond, d, w: 50 * (d * w) ** p / (1 if cond != "gaussian-full-input" else full_factor)
+
+
+def _judge_eta(trainings, conds=("gaussian", "gaussian-full-input", "gaussian-mse", "mnist")):
+    measured = measure.measure_eta_star(trainings, conds, n_boot=200)
+    return {r.claim.id: r.verdict for r in claims.judge(REGISTRY, "eta-star", measured)}
+
+
+def test_a_power_law_of_dw_reproduces_every_law_claim():
+    v = _judge_eta(_trainings(_law(), noise=0.02))
+    for cond in ("gaussian", "gaussian-mse", "mnist", "gaussian-full-input"):
+        assert v[f"iyer2023.{cond}.brackets"] == "met"
+    for cid in ("gaussian.r2", "gaussian.exponent", "gaussian.depth-vs-width", "gaussian.equal-product",
+                "gaussian.input-ablation", "gaussian-mse.r2", "mnist.r2", "mnist.depth-vs-width"):
+        assert v[f"iyer2023.{cid}"] == "reproduced", cid
+
+
+def test_depth_alone_fails_the_law_claims():
+    v = _judge_eta(_trainings(lambda cond, d, w: 5 * d ** -2.0, noise=0.02))
+    for cid in ("gaussian.r2", "gaussian.depth-vs-width", "gaussian.equal-product", "gaussian-mse.r2", "mnist.r2",
+                "mnist.depth-vs-width"):
+        assert v[f"iyer2023.{cid}"] == "not reproduced", cid
+
+
+def test_no_dependence_fails_the_exponent_and_no_effect_fails_the_ablation():
+    v = _judge_eta(_trainings(_law(p=0.0, full_factor=1.0), noise=0.02))
+    assert v["iyer2023.gaussian.exponent"] == "not reproduced"
+    assert v["iyer2023.gaussian.input-ablation"] == "not reproduced"
+
+
+def test_unbracketed_searches_make_the_law_untestable():
+    v = _judge_eta(_trainings(_law(), status="lo fails"))
+    assert v["iyer2023.gaussian.brackets"] == "not met"
+    for cid in ("gaussian.r2", "gaussian.exponent", "gaussian.depth-vs-width", "gaussian.equal-product",
+                "gaussian.input-ablation", "gaussian-mse.r2", "mnist.r2", "mnist.depth-vs-width"):
+        assert v[f"iyer2023.{cid}"] == "not testable at this scale", cid
+
+
+def test_conditions_not_run_are_not_measured():
+    v = _judge_eta(_trainings(_law(), conditions=("gaussian",)), conds=("gaussian",))
+    assert v["iyer2023.mnist.brackets"] == "not measured"
+    assert v["iyer2023.mnist.r2"] == "not testable at this scale"
+    assert v["iyer2023.gaussian.r2"] == "reproduced"
+
+
+def _lam_table(q=1.0, seeds=3, converged=True):
+    rng = np.random.default_rng(1)
+    rows = [{"depth": d, "width": w, "seed": s, "lam1": 0.1 * (100 + d * w), "lam1_pre": 0.1 * (d * w) ** q
+             * math.exp(0.01 * rng.standard_normal()), "lam1_converged": converged, "lam1_pre_converged": converged}
+            for d in DEPTHS for w in WIDTHS if w >= 16 * d for s in range(seeds)]
+    return pd.DataFrame(rows)
+
+
+def _judge_sharp(lam, eta):
+    measured = measure.measure_sharpness_at_init(lam, eta, n_boot=200)
+    return {r.claim.id: r.verdict for r in claims.judge(REGISTRY, "sharpness-at-init", measured)}
+
+
+def _eta_of(lam, fn):
+    return lam[["depth", "width", "seed"]].assign(eta_star=[fn(r) for r in lam.itertuples()])
+
+
+def test_sharpness_claims_reproduce_and_fail():
+    lam = _lam_table()
+    good = _judge_sharp(lam, _eta_of(lam, lambda r: r.lam1_pre ** -0.6))
+    assert good["iyer2023.lanczos.converged"] == "met"
+    assert all(good[c] == "reproduced" for c in ("iyer2023.lambda-pre.exponent", "iyer2023.eta-lambda.spearman",
+                                                 "iyer2023.eta-lambda.not-inverse"))
+    inverse = _judge_sharp(lam, _eta_of(lam, lambda r: 1 / r.lam1_pre))
+    assert inverse["iyer2023.eta-lambda.not-inverse"] == "not reproduced"
+    unrelated = _judge_sharp(lam, _eta_of(lam, lambda r: r.lam1_pre ** 0.5))
+    assert unrelated["iyer2023.eta-lambda.spearman"] == "not reproduced"
+    assert _judge_sharp(_lam_table(q=0.5), None)["iyer2023.lambda-pre.exponent"] == "not reproduced"
+
+
+def test_unconverged_lanczos_makes_sharpness_claims_untestable():
+    v = _judge_sharp(_lam_table(converged=False), None)
+    assert v["iyer2023.lanczos.converged"] == "not met"
+    assert all(v[c] == "not testable at this scale" for c in ("iyer2023.lambda-pre.exponent",
+                                                              "iyer2023.eta-lambda.spearman"))
+
+
+def _met_preconditions(notebook):
+    return {c.id: claims.fraction(20, 20) for c in REGISTRY.for_notebook(notebook) if c.kind == "precondition"}
+
+
+@pytest.mark.parametrize("claim", [c for c in REGISTRY.claims if c.kind == "claim"], ids=lambda c: c.id)
+def test_every_claim_is_inconclusive_on_an_edge_and_untestable_without_its_preconditions(claim):
+    others = {c.id: claims.exact(0.0) for c in REGISTRY.for_notebook(claim.notebook) if c.kind == "claim"}
+    lo, hi = claim.tol
+    edge = lo if math.isfinite(lo) else hi
+    measured = {**others, **_met_preconditions(claim.notebook),
+                claim.id: claims.Measurement(edge, edge - 0.05, edge + 0.05, 6, "test")}
+    rows = {r.claim.id: r for r in claims.judge(REGISTRY, claim.notebook, measured)}
+    assert rows[claim.id].verdict == "inconclusive"
+    for pre in claim.requires:
+        failed = {**measured, pre: claims.fraction(0, 6)}
+        rows = {r.claim.id: r for r in claims.judge(REGISTRY, claim.notebook, failed)}
+        assert rows[claim.id].verdict == "not testable at this scale"

@@ -10,6 +10,7 @@ from torch import nn
 
 from replicate.losses import cross_entropy, mse
 from replicate.sharpness import (
+    DEFAULT_HVP_MODE,
     SharpnessTracker,
     curvature_operator,
     dense_curvature,
@@ -188,6 +189,13 @@ def test_forward_over_reverse_equals_double_backward(curvature: str):
     b = hvp(model, cross_entropy, X, y, v, hvp_mode="double_backward", **kw)
     dense = dense_curvature(model, cross_entropy, X, y, curvature=curvature, chunk_size=10, bn_mode="eval") @ v
     assert torch.allclose(a, b, rtol=1e-10, atol=1e-12) and torch.allclose(a, dense, rtol=1e-8, atol=1e-10)
+    with curvature_operator(model, cross_entropy, X, y, hvp_mode="reuse_graph", **kw) as op:
+        reused = [op(v), op(2 * v)]  # the second product runs through the graph kept from the first
+        assert op.hvp_mode == "reuse_graph" and op._graph is not None
+    assert op._graph is None  # released on leaving the context
+    assert top_eigenvalues(model, cross_entropy, X, y, bn_mode="eval").hvp_mode == DEFAULT_HVP_MODE["cpu"]
+    assert top_eigenvalues(model, cross_entropy, X, y, bn_mode="eval", chunk_size=10).hvp_mode == "double_backward"
+    assert torch.allclose(reused[0], b, rtol=1e-10, atol=1e-12) and torch.allclose(reused[1], 2 * b, rtol=1e-10)
 
 
 class _Square(torch.autograd.Function):
@@ -209,9 +217,10 @@ def test_fast_path_failure_falls_back_to_double_backward_with_reason():
     X, y = data()
     loss = lambda out, t: 0.5 * _Square.apply(out[:, 0] - t[:, 0]).mean()  # noqa: E731  (uses part of the output)
     with pytest.warns(RuntimeWarning, match="falling back to double_backward"):
-        res = top_eigenvalues(model, loss, X, y)
+        res = top_eigenvalues(model, loss, X, y, hvp_mode="forward_over_reverse")
     assert res.hvp_mode == "double_backward" and "forward_over_reverse raised" in res.fallback_reason
-    exact = top_eigenvalues(model, lambda out, t: 0.5 * (out[:, 0] - t[:, 0]).pow(2).mean(), X, y)
+    exact = top_eigenvalues(model, lambda out, t: 0.5 * (out[:, 0] - t[:, 0]).pow(2).mean(), X, y,
+                            hvp_mode="forward_over_reverse")
     assert exact.fallback_reason is None and exact.hvp_mode == "forward_over_reverse"
     assert rel_err(res.eigenvalues, exact.eigenvalues) <= 1e-8
 
@@ -228,7 +237,7 @@ def test_parameters_buffers_and_mode_untouched(bn_mode: str):
     before = {k: t.clone() for k, t in model.state_dict().items()}
     flags = [m.training for m in model.modules()]
     for curvature in ("hessian", "gauss_newton"):
-        for hvp_mode in ("forward_over_reverse", "double_backward"):
+        for hvp_mode in ("reuse_graph", "forward_over_reverse", "double_backward"):
             top_eigenvalues(model, cross_entropy, X, y, k=2, curvature=curvature, bn_mode=bn_mode, chunk_size=9,
                             hvp_mode=hvp_mode)
     dense_curvature(model, cross_entropy, X, y, bn_mode=bn_mode)

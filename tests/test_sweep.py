@@ -1,3 +1,5 @@
+import os
+
 import pandas as pd
 import pytest
 
@@ -41,3 +43,180 @@ def test_sweep_rows_from_dataframes_and_duplicate_points(tmp_path):
     assert list(out.columns) == ["step", "x", "w"] and len(out) == 4
     with pytest.raises(ValueError, match="not unique"):
         sweep.run_sweep([{"w": 1}, {"w": 1}], lambda p: {}, None, progress=False)
+
+
+# --- identity: config, base seed, data content, library code ----------------------------------------------------
+
+def test_sweep_path_covers_config_seed_data_and_code(tmp_path, monkeypatch):
+    import numpy as np
+    import torch
+
+    X = torch.arange(6.0).reshape(3, 2)
+    data = (X, {"y": np.array([1, 2, 3]), "meta": pd.DataFrame({"a": [1, 2]})}, ["mnist1d", 40])
+    base = sweep.sweep_path(tmp_path, "s", {"lr": 0.1}, seed=0, data=data)
+    assert base == sweep.sweep_path(tmp_path, "s", {"lr": 0.1}, seed=0, data=(X.clone(), *data[1:]))  # same content
+    assert base.name.startswith("s.") and base.name.endswith(".sweep.csv")
+    changed = [
+        sweep.sweep_path(tmp_path, "s", {"lr": 0.2}, seed=0, data=data),
+        sweep.sweep_path(tmp_path, "s", {"lr": 0.1}, seed=1, data=data),
+        sweep.sweep_path(tmp_path, "s", {"lr": 0.1}, seed=0, data=(X + 1e-6, *data[1:])),
+        sweep.sweep_path(tmp_path, "s", {"lr": 0.1}, seed=0, data=(X.double(), *data[1:])),
+        sweep.sweep_path(tmp_path, "s", {"lr": 0.1}, seed=0, data=(X, {**data[1], "y": np.array([1, 2, 4])}, data[2])),
+        sweep.sweep_path(tmp_path, "s", {"lr": 0.1}, seed=0, data=(X, data[1], ["mnist1d", 41])),
+        sweep.sweep_path(tmp_path, "s", {"lr": 0.1}, seed=0, data=None),
+    ]
+    monkeypatch.setattr(sweep, "code_digest", lambda: "another version of src/replicate")
+    changed.append(sweep.sweep_path(tmp_path, "s", {"lr": 0.1}, seed=0, data=data))
+    assert len({base, *changed}) == len(changed) + 1
+    with pytest.raises(TypeError, match="cannot be fingerprinted"):
+        sweep.sweep_path(tmp_path, "s", {}, seed=0, data=object())
+    with pytest.raises(TypeError):
+        sweep.sweep_path(tmp_path, "s", {}, seed=1.5)
+
+
+def test_code_digest_is_the_package_source():
+    assert sweep.code_digest() == sweep.code_digest() and len(sweep.code_digest()) == 64
+
+
+# --- keys that survive the CSV round trip ---------------------------------------------------------------------------
+
+def test_keys_survive_the_csv_round_trip(tmp_path):
+    path = tmp_path / "s.csv"
+    points = [{"lr": 1, "tag": "007", "opt": None}, {"lr": 0.5, "tag": "7", "opt": "sgd"},
+              {"lr": 2, "tag": "007", "opt": "adam"}]
+    calls = []
+
+    def fn(p):
+        calls.append(p)
+        return {"y": float(p["lr"]) * 2}
+
+    first = sweep.run_sweep(points, fn, path, progress=False)
+    assert len(calls) == 3
+    second = sweep.run_sweep(points, fn, path, progress=False)
+    assert len(calls) == 3  # nothing recomputed
+    pd.testing.assert_frame_equal(second, first)
+    assert len(second) == 3 and second["tag"].tolist() == ["007", "7", "007"]
+    assert second["opt"].tolist() == [None, "sgd", "adam"] and second["lr"].tolist() == [1, 0.5, 2]
+    assert "sweep_key" not in second and "sweep_key" in results.read_table(path)
+
+
+# --- failures recorded, retried alone -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("frames", [False, True])
+def test_failed_points_are_recorded_then_retried_alone(tmp_path, frames):
+    path = tmp_path / "s.csv"
+    calls = []
+
+    def make(broken):
+        def fn(p):
+            calls.append(p["i"])
+            if p["i"] in broken:
+                raise RuntimeError(f"point {p['i']} diverged\nsecond line")
+            return pd.DataFrame({"step": [0, 1], "y": [p["i"], p["i"]]}) if frames else {"y": p["i"]}
+        return fn
+
+    points = [{"i": i} for i in range(4)]
+    table = sweep.run_sweep(points, make({1, 2}), path, progress=False, on_error="record")
+    rows = 2 if frames else 1
+    assert len(table) == 2 * rows + 2 and list(dict.fromkeys(table["i"])) == [0, 1, 2, 3]
+    errors = table.set_index("i")["error"]
+    assert errors.loc[1] == "RuntimeError: point 1 diverged second line" and errors.loc[[0, 3]].isna().all()
+    calls.clear()
+    table = sweep.run_sweep(points, make({2}), path, progress=False, on_error="record")
+    assert sorted(calls) == [1, 2]  # only the failed points ran again
+    assert table.groupby("i").size().tolist() == [rows, rows, 1, rows]  # point 1's error row replaced
+    calls.clear()
+    table = sweep.run_sweep(points, make(set()), path, progress=False, on_error="record")
+    assert calls == [2] and table["error"].isna().all() and len(table) == 4 * rows
+    assert results.read_table(path)["error"].isna().all()
+    with pytest.raises(RuntimeError, match="point 0"):
+        sweep.run_sweep([{"i": 0}], make({0}), None, progress=False)  # on_error="raise" (the default) raises
+    with pytest.raises(ValueError, match="on_error"):
+        sweep.run_sweep(points, make(set()), None, progress=False, on_error="ignore")
+
+
+def test_error_column_only_with_record(tmp_path):
+    assert "error" not in sweep.run_sweep([{"i": 1}], lambda p: {"y": 1}, None, progress=False)
+    assert "error" in sweep.run_sweep([{"i": 1}], lambda p: {"y": 1}, None, progress=False, on_error="record")
+
+
+# --- one writer ----------------------------------------------------------------------------------------------------
+
+HOLD = """
+import sys, time
+from replicate import sweep
+with sweep.writer_lock(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_second_live_writer_is_refused_and_a_dead_ones_lock_taken_over(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "s.csv"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(sweep.SweepLocked) as err:
+            sweep.run_sweep([{"i": 1}], lambda p: {"y": 1}, path, progress=False)
+        assert f"being written by process {holder.pid}@" in str(err.value) and "\n" not in str(err.value)
+    finally:
+        holder.kill()  # SIGKILL: its lock file stays, naming a dead pid
+        holder.wait(10)
+    assert path.with_name("s.csv.lock").exists()
+    table = sweep.run_sweep([{"i": 1}], lambda p: {"y": 1}, path, progress=False)
+    assert len(table) == 1 and not path.with_name("s.csv.lock").exists()
+
+
+# --- kills leave no litter; modes follow the umask ----------------------------------------------------------------
+
+WRITER = """
+import sys
+import os
+
+import pandas as pd
+from replicate import sweep
+big = pd.DataFrame({"step": range(20000), "x": 0.5})
+sweep.run_sweep([{"i": i} for i in range(200)], lambda p: big, sys.argv[1], progress=False)
+"""
+
+
+def test_kills_leave_no_temp_files_and_lose_only_points_in_flight(tmp_path):
+    """SIGKILL and SIGTERM while the writer rewrites a growing table (most of its time is spent writing)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path, lock = tmp_path / "s.csv", tmp_path / "s.csv.lock"
+    litter = []
+    for sig, delay in ((signal.SIGKILL, 0.6), (signal.SIGTERM, 0.9), (signal.SIGKILL, 1.3)):
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(path)])
+        deadline = time.time() + 120
+        while time.time() < deadline and not (lock.exists() and lock.read_text().startswith(f"{writer.pid}@")):
+            time.sleep(0.05)  # until it holds the lock, i.e. is about to write (imports take seconds under load)
+        time.sleep(delay)
+        writer.send_signal(sig)
+        writer.wait(30)
+        litter += [p.name for p in tmp_path.glob(".*.tmp")]
+    before = len(results.read_table(path))
+    table = sweep.run_sweep([{"i": i} for i in range(3)], lambda p: pd.DataFrame({"step": range(20000), "x": 0.5}),
+                            path, progress=False)  # the next run cleans up
+    assert len(table) == 3 * 20000 and before >= 20000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv"], litter  # no temp file, no lock
+    on_disk = results.read_table(path)
+    assert on_disk.groupby("i").size().eq(20000).all()  # every point recorded whole, once
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_results_follow_the_umask(tmp_path, umask):
+    old = os.umask(umask)
+    try:
+        path = results.write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.csv")
+        sweep.run_sweep([{"i": 1}], lambda p: {"y": 1}, tmp_path / "s.csv", progress=False)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert (tmp_path / "s.csv").stat().st_mode & 0o777 == 0o666 & ~umask

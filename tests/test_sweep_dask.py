@@ -109,13 +109,13 @@ def test_coordinator_stopped_then_rerun_skips_finished_points(client, tmp_path, 
     points = [{"i": i} for i in range(8)]
     saved = []
 
-    def append_then_stop(p, rows):  # Ctrl-C in the coordinator right after its third point is saved
-        results.append_rows(p, rows)
+    def write_then_stop(table, p):  # Ctrl-C in the coordinator right after its third point is saved
+        results.write_table(table, p)
         saved.append(1)
         if len(saved) == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(sweep, "append_rows", append_then_stop)
+    monkeypatch.setattr(sweep, "write_table", write_then_stop)
     with pytest.raises(KeyboardInterrupt):
         sweep.run_sweep(points, functools.partial(slow_point, marks=str(first), seconds=0.2), path,
                         progress=False, executor=client)
@@ -128,3 +128,20 @@ def test_coordinator_stopped_then_rerun_skips_finished_points(client, tmp_path, 
     assert sorted(i for i, _ in starts(second)) == sorted(set(range(8)) - finished)  # only unfinished points ran
     assert list(table["i"]) == list(range(8)) and list(table["y"]) == [i * i for i in range(8)]
     assert len(results.read_table(path)) == 8
+
+
+def test_failed_points_recorded_on_dask_like_in_process(client, tmp_path):
+    fn = functools.partial(slow_point, marks=str(tmp_path), seconds=0.0)
+    points = [{"i": i} for i in (1, -1, 2)]
+    dask = sweep.run_sweep(points, fn, tmp_path / "d.csv", progress=False, executor=client, on_error="record")
+    local = sweep.run_sweep(points, fn, tmp_path / "l.csv", progress=False, on_error="record")
+    pd.testing.assert_frame_equal(dask, local)
+    assert dask["error"].tolist()[1] == "ValueError: bad point" and dask["error"].isna().tolist() == [True, False, True]
+
+
+@pytest.mark.parametrize("address, message", [("notaurl", "must be an address"), ("tcp://127.0.0.1:9", "cannot reach")])
+def test_bad_scheduler_addresses_fail_fast_with_one_line(address, message):
+    started = time.time()
+    with pytest.raises(ValueError, match=message) as err:
+        sweep.executor_from("dask", address)
+    assert time.time() - started < 15 and "\n" not in str(err.value)

@@ -17,25 +17,22 @@
 #
 # {cite}`iyer2023maximal` define the maximal initial learning rate η* of a network as the largest constant
 # learning rate at which it, from its random initialisation, reaches a threshold validation accuracy $t$ within a
-# training budget, and observe $\log\eta^* \approx a + p\log(d\cdot w)$ for constant-width ReLU MLPs with
-# $w \gg d$ and the input layer trained at a small learning rate. Here we measure η* on a grid of depths $d$
-# (hidden layers) and widths $w$ on an MNIST subset, one η* per network (seed), by log-space bracketing
-# (`replicate.lr_search.max_lr`; each round trains all its learning rates at once with `replicate.ensemble`),
-# fit the power law with a bootstrap over seeds, compare equal-product networks $(d, w)$ and $(2d, w/2)$, and
-# repeat the grid with the input layer at the full learning rate. Protocol, threshold and every deviation from
-# the paper: the [derivation page](index.md).
+# training budget, and observe that η* "is well predicted as a power of (depth × width)" for constant-width ReLU
+# MLPs, provided (i) $w \gg d$ and (ii) the input layer is trained at a relatively small learning rate. Here we
+# measure η* on the paper's synthetic two-Gaussian task and on MNIST, over a grid of depths $d$ (hidden layers)
+# and widths $w$ with equal-product networks, one η* per network from three seeds (majority rule), and test the
+# law as stated: separate depth and width exponents (equal ⇔ a power of $d\cdot w$), the fit on $d\cdot w$, the
+# equal-product networks, the input layer at the full learning rate, and MSE beside cross-entropy. Protocol and
+# every deviation from the paper: the [derivation page](index.md).
 
 # %% tags=["parameters"]
-scale = "cpu"  # smoke | cpu | paper
-dataset = None  # override: mnist | fashion-mnist | cifar-10
+scale = "cpu"  # smoke | cpu | gpu | paper
 depths = None  # override: hidden-layer counts d
 widths = None  # override: widths w
-seeds = None  # override: networks (init seeds) per (d, w) at the small input-layer LR
-threshold = None  # override: validation accuracy t that counts as success
-steps = None  # override: SGD steps in the budget
-seed = 0  # base seed (data subset and first init)
+seeds = None  # override: seeds per search (majority rule)
+seed = 0  # base seed (data and first init)
 dry_run = False  # one step of the preset, to check that it runs
-results_dir = "results"  # claims and tables are written here
+results_dir = None  # tables and claims go here (None: runs/<scale>/<chapter>)
 figures_dir = None  # figures are saved here when set (replicate run sets it)
 executor = None  # where sweep points run: None (in-process) | local | dask
 scheduler = None  # Dask scheduler address tcp://HOST:PORT, with executor dask
@@ -43,137 +40,193 @@ scheduler = None  # Dask scheduler address tcp://HOST:PORT, with executor dask
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from replicate import claims, plots, results, runtime, scales, sweep
 from replicate.papers import max_initial_lr as mil
+from replicate.papers.max_initial_lr import analysis, measure, protocol
+from replicate.registry.iyer2023 import CHAPTER, REGISTRY
 
 runtime.setup(seed)
 plots.style()
-cfg = scales.resolve(mil.ETA_PRESETS, scale,
-                     dict(dataset=dataset, depths=depths, widths=widths, seeds=seeds, threshold=threshold,
-                          steps=steps),
-                     dry_run=dry_run, dry_overrides=mil.ETA_DRY_RUN)
-data = mil.load_data(cfg.dataset, cfg.n_train, cfg.n_val, cfg.pool, seed=seed)
-small, full = cfg.input_lr_mults[0], cfg.input_lr_mults[-1]
-cfg
+cfg = scales.resolve(mil.ETA_PRESETS, scale, dict(depths=depths, widths=widths, seeds=seeds), dry_run=dry_run,
+                     dry_overrides=mil.ETA_DRY_RUN)
+cfg = protocol.dry_tasks(cfg) if dry_run else cfg
+out = runtime.results_dir(results_dir, CHAPTER, scale)
+data = {t.name: mil.load_task(t, seed=seed, dry_run=dry_run) for t in cfg.tasks}
+labels = {c.name: c.label for c in cfg.conditions}
+pd.DataFrame([{**vars(c), "threshold t": cfg.task(c.task).threshold, "steps": cfg.task(c.task).steps,
+               "[lr_lo, lr_hi]": f"[{cfg.task(c.task).lr_lo:g}, {cfg.task(c.task).lr_hi:g}]"} for c in cfg.conditions])
 
 # %% [markdown]
 # ## η* of every network
 #
-# Each point (input-layer multiplier, $d$, $w$, seed) is one bracketing of η* in
-# [`lr_lo`, `lr_hi`] down to a ratio `1 + rel_tol`; each finished point is saved as it goes, so an interrupted
-# run resumes where it stopped. `monotone = False` flags a network whose success was not monotone in the
-# learning rate among the tested values (then η* is the largest success below the first failure above it).
+# One point per (condition, $d$, $w$): a log-space bracketing of η* in [`lr_lo`, `lr_hi`] whose first round is a
+# coarse log grid; every round trains all its learning rates × all seeds at once, and a learning rate succeeds
+# when the majority of seeds reach $t$. Every training is a row (learning rate, seed, success, dead ReLUs per
+# layer); η* is the largest majority success and `first_failure` the smallest majority failure above it. A bracket
+# is non-monotone when some seed, or the majority, succeeds above a failure.
 
 # %%
-runs = sweep.run_sweep(
-    mil.eta_points(cfg, seed=seed),
-    lambda p: mil.eta_star(p["depth"], p["width"], p["seed"], p["input_lr_mult"], data, cfg),
-    None if dry_run else sweep.sweep_path(results_dir, "eta-star", cfg), desc="η* points",
-    executor=sweep.executor_from(executor, scheduler))
-runs = runs.assign(dw=runs.depth * runs.width)
+conditions = {c.name: c for c in cfg.conditions}
+trainings = sweep.run_sweep(
+    protocol.eta_points(cfg),
+    lambda p: protocol.eta_star(p["depth"], p["width"], conditions[p["condition"]],
+                                data[conditions[p["condition"]].task], cfg, seed=seed),
+    None if dry_run else sweep.sweep_path(out, "eta-star", cfg, seed=seed, data=data),
+    key=["condition", "depth", "width"], desc="η* searches", executor=sweep.executor_from(executor, scheduler),
+    on_error="record")
+failed = trainings[trainings["error"].notna()] if "error" in trainings else trainings.iloc[:0]
+trainings = trainings.drop(index=failed.index)
+nets = measure.networks(trainings).assign(dw=lambda t: t.depth * t.width)
+per_seed = analysis.per_seed_eta_star(trainings)
 if not dry_run:
-    results.write_table(runs, f"{results_dir}/eta-star.runs.csv")
-print(runs.groupby("input_lr_mult").status.value_counts().to_string())
-print("non-monotone brackets:", int((~runs.monotone.astype(bool)).sum()), "of", len(runs))
-runs.pivot_table(index=["depth", "width"], columns=["input_lr_mult", "seed"], values="eta_star").round(3)
+    results.write_table(trainings, out / "eta-star.trainings.csv")
+    results.write_table(per_seed, out / "eta-star.per-seed.csv")
+print("failed points:", len(failed))
+print("non-monotone brackets:", int((~nets.monotone.astype(bool)).sum()), "of", len(nets))
+nets.assign(ratio=nets.first_failure / nets.eta_star).pivot_table(
+    index=["depth", "width"], columns="condition", values=["eta_star", "ratio"]).round(3)
 
 # %% [markdown]
-# ## The power law in d·w
+# ## The law, as the paper states it
 #
-# Least squares of $\log\eta^*$ (geometric mean over seeds) on $\log(d\cdot w)$ over the configurations; the
-# interval on the exponent $p$ resamples the seeds within every configuration (95 %). The paper predicts a
-# straight line on these axes when the input layer is slow (left); with it at the full learning rate (right)
-# condition (ii) is broken.
+# Left: η* against $d\cdot w$ on the two-Gaussian task (input layer slow, cross-entropy), each network's bracket
+# [η*, first failure] as a bar, with the least-squares line of $\log\eta^*$ on $\log(d\cdot w)$ over the networks
+# with $w \ge 16d$. Right: the same on MNIST. If η* were a power of $d\cdot w$, depth and width would move it
+# alike: networks sharing $d\cdot w$ would sit on one vertical line.
 
 # %%
-fits, means = {}, {}
-for m in cfg.input_lr_mults:
-    sub = runs[runs.input_lr_mult == m]
-    fits[m] = mil.fit_power_law(sub, "eta_star", n_boot=cfg.n_boot, seed=seed)
-    means[m] = mil.geometric_means(sub, "eta_star")
+def law_panel(ax, cond):
+    n = nets[(nets.condition == cond) & (nets.status == "ok")]
+    palette = plots.levels_palette(sorted(nets.depth.unique()))
+    for d, g in n.groupby("depth"):
+        ax.errorbar(g.dw, g.eta_star, yerr=[0 * g.eta_star, g.first_failure - g.eta_star], fmt="o", capsize=3,
+                    color=palette[d], label=f"{d}")
+    wide = per_seed[(per_seed.condition == cond) & (per_seed.width >= cfg.min_ratio * per_seed.depth)]
+    m = analysis.geometric_means(wide, "eta_star")
+    if len(m) >= 3:
+        p, a = np.polyfit(np.log(m.dw), np.log(m.eta_star), 1)
+        xs = np.geomspace(m.dw.min(), m.dw.max(), 20)
+        ax.plot(xs, np.exp(a) * xs ** p, color="grey", label=f"fit, $p$ = {p:.2f}")
+    logs = "log" if len(n) else "linear"  # nothing bracketed (a dry run): an empty, linear panel
+    ax.set(xscale=logs, yscale=logs, xlabel=r"depth × width $d\cdot w$", ylabel=r"$\eta^*$ (SGD learning rate)",
+           title=labels[cond].split(",")[0])
+    if len(n):
+        ax.legend(title="depth $d$", fontsize="x-small", loc="best")
 
-fig, axes = plt.subplots(1, len(cfg.input_lr_mults), figsize=(5.5 * len(cfg.input_lr_mults), 4), squeeze=False)
-for ax, m in zip(axes[0], cfg.input_lr_mults):
-    sub, fit = runs[(runs.input_lr_mult == m) & (runs.status == "ok")], fits[m]
-    for d, g in sub.groupby("depth"):
-        ax.scatter(g.dw, g.eta_star, s=18, alpha=0.6, label=f"d = {d} (one dot per seed)")
-    if np.isfinite(fit["p"]):
-        xs = np.geomspace(sub.dw.min(), sub.dw.max(), 50)
-        ax.plot(xs, np.exp(fit["a"]) * xs ** fit["p"], color="black",
-                label=f"fit: p = {fit['p']:.2f} [{fit['p_lo']:.2f}, {fit['p_hi']:.2f}], R² = {fit['r2']:.2f}")
-        for q in ("p_lo", "p_hi"):  # the bootstrap interval, pivoting about the centre of the data
-            x0 = np.exp(np.log(sub.dw).mean())
-            y0 = np.exp(fit["a"]) * x0 ** fit["p"]
-            ax.plot(xs, y0 * (xs / x0) ** fit[q], **plots.PAPER_STYLE)
-        ax.plot([], [], **plots.PAPER_STYLE, label="95% bootstrap range of p")
-    ax.set(xscale="log", yscale="log", xlabel="depth × width d·w", ylabel="η* (SGD learning rate)",
-           title=f"input layer at {m:g}·η")
-    ax.legend(fontsize="x-small")
-plots.save(fig, "eta-star-power-law", figures_dir)
+
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.2), layout="constrained")
+for ax, cond in zip(axes, ("gaussian", "mnist")):
+    law_panel(ax, cond)
+plots.save(fig, "eta-star-law", figures_dir)
+plots.headline(fig, "iyer2023-maximal-initial-lr-headline")
 plt.show()
-for m, fit in fits.items():
-    print(f"input layer at {m:g}·η: p = {fit['p']:.3g} [{fit['p_lo']:.3g}, {fit['p_hi']:.3g}], "
-          f"R² = {fit['r2']:.3g} over {fit['points']} configurations")
 
 # %% [markdown]
-# ## Only the product? Equal-product pairs, and the input-layer ablation
+# **Figure 1.** η* (dots: the largest learning rate at which the majority of three seeds reach $t$; bars up to
+# the first failure above it) against depth × width, coloured by depth; grey: the least-squares power law over
+# the networks with $w \ge 16d$. Left: two-Gaussian task; right: MNIST (pooled to 7×7).
 #
-# Left: η* of $(d, w)$ against $(2d, w/2)$, which share $d\cdot w$; the paper's claim puts them on the diagonal.
-# Right: η* with the input layer at the full learning rate over η* with it slow, per configuration.
+# The depth and width exponents separately, $\eta^* \propto d^\alpha w^\beta$, and the $d\cdot w$ fit, for every
+# condition that ran (intervals: 95 % bootstrap over seeds within each network):
 
 # %%
-pairs = mil.equal_product_ratios(means[small], "eta_star")
-both = means[small].merge(means[full], on=["depth", "width", "dw"], suffixes=("_small", "_full"))
-both = both.assign(ratio=both.eta_star_small / both.eta_star_full)
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-if len(pairs):
-    ax1.scatter(pairs.a, pairs.b)
-    for r in pairs.itertuples():
-        ax1.annotate(r.pair, (r.a, r.b), fontsize="x-small")
-    lim = [min(pairs.a.min(), pairs.b.min()) / 2, max(pairs.a.max(), pairs.b.max()) * 2]
-    ax1.plot(lim, lim, **plots.PAPER_STYLE, label="paper: equal η* (only d·w matters)")
-    ax1.fill_between(lim, [v / 1.6 for v in lim], [v * 1.6 for v in lim], color="grey", alpha=0.2,
-                     label="tolerance ×1.6")
-    ax1.legend(fontsize="x-small")
-    ax1.set(xscale="log", yscale="log")
-ax1.set(xlabel="η* of (d, w)", ylabel="η* of (2d, w/2)", title="equal-product pairs")
-if len(both):
-    ax2.scatter(both.dw, both.ratio)
-    plots.paper_line(ax2, y=2, label="tolerance: lowered ≥ 2×")
-    ax2.axhline(1, color="grey", linestyle=":", label="no change")
-    ax2.set(xscale="log", yscale="log")
-    ax2.legend(fontsize="x-small")
-ax2.set(xlabel="depth × width d·w", ylabel=f"η*(input at {small:g}η) / η*(input at {full:g}η)",
-        title="input layer at the full LR")
-plots.save(fig, "eta-star-pairs-ablation", figures_dir)
-plt.show()
-pairs.round(3)
+fit_rows = []
+for cond in conditions:
+    s = per_seed[per_seed.condition == cond]
+    wide = s[s.width >= cfg.min_ratio * s.depth]
+    fitted = {**{k: v for k, v in analysis.fit_power_law(wide, "eta_star", n_boot=cfg.n_boot, seed=seed).items()
+                 if k in ("p", "r2")},
+              **{k: v for k, v in analysis.fit_power_law(s, "eta_star", n_boot=cfg.n_boot, seed=seed).items()
+                 if k in ("alpha", "beta", "alpha_minus_beta")}}
+    fit_rows.append({"condition": labels[cond], **{k: f"{m.value:.2f} [{m.ci_low:.2f}, {m.ci_high:.2f}]"
+                                                    if m.measured else "n/a" for k, m in fitted.items()}})
+pd.DataFrame(fit_rows)
 
 # %% [markdown]
+# ## Equal products, the input layer, and the loss
+#
+# Left: η* of the networks sharing $d\cdot w$ (lines join equal products). Right: η* against $d\cdot w$ on the
+# two-Gaussian task under the paper's condition (ii) (input layer at 0.01η), with the input layer at the full η
+# (the ablation), and with MSE instead of cross-entropy.
+
+# %%
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 3.2), layout="constrained")
+g = nets[(nets.condition == "gaussian") & (nets.status == "ok")]
+for dw, grp in g.groupby("dw"):
+    if len(grp) >= 2:
+        grp = grp.sort_values("depth")
+        ax1.plot(grp.depth, grp.eta_star, "o-", label=f"{dw}")
+ax1.set(xlabel="depth $d$ (width $= d\\cdot w / d$)", ylabel=r"$\eta^*$", title="equal $d\\cdot w$")
+for cond, marker in (("gaussian", "o"), ("gaussian-full-input", "s"), ("gaussian-mse", "^")):
+    n = nets[(nets.condition == cond) & (nets.status == "ok")]
+    if len(n):
+        ax2.scatter(n.dw, n.eta_star, marker=marker, label=labels[cond].replace("gaussian, ", ""))
+ax2.set(xlabel=r"depth × width $d\cdot w$", ylabel=r"$\eta^*$", title="two Gaussians")
+for ax, title in ((ax1, r"$d\cdot w$"), (ax2, "condition")):
+    if ax.get_legend_handles_labels()[0]:  # nothing bracketed (a dry run): leave the panel empty and linear
+        ax.set(xscale="log", yscale="log")
+        ax.legend(title=title, fontsize="x-small", loc="best")
+plots.save(fig, "eta-star-equal-products-ablation", figures_dir)
+plt.show()
+
+# %% [markdown]
+# **Figure 2.** Left: η* of networks with the same $d\cdot w$ (a power of $d\cdot w$ puts each line flat).
+# Right: η* on the two-Gaussian task for the three conditions.
+#
+# ## What η* measures: dead ReLUs
+#
+# After each training of the search we count, per hidden layer, the ReLUs that never fire on 512 validation
+# inputs. Left: the fraction dead per layer at η* and at the first failure above it. Right: the smallest tested
+# learning rate at which, for the majority of seeds, some layer is half dead, beside η*.
+
+# %%
+dead = analysis.dead_near_eta_star(trainings)
+half = analysis.half_dead_lr(trainings)
+if not dry_run:
+    results.write_table(dead, out / "eta-star.dead-units.csv")
+    results.write_table(half, out / "eta-star.half-dead.csv")
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 3.2), layout="constrained")
+dg = dead[dead.condition == "gaussian"].groupby(["dw", "depth", "where"]).dead.max().reset_index()
+for where, marker in (("below", "o"), ("above", "x")):
+    w_ = dg[(dg["where"] == where) & np.isfinite(dg.dead)]
+    ax1.scatter(w_.dw, w_.dead, marker=marker, label={"below": r"at $\eta^*$", "above": "at the first failure"}[where])
+ax1.set(xscale="log" if np.isfinite(dg.dead).any() else "linear", ylim=(-0.05, 1.05), xlabel=r"depth × width $d\cdot w$",
+        ylabel="dead ReLUs, worst layer", title="two Gaussians")
+ax1.legend(title="learning rate", fontsize="x-small", loc="best")
+hg = half[half.condition == "gaussian"]
+for col, marker, label in (("half_dead_lr", "s", "half a layer dead"), ("eta_star", "o", r"$\eta^*$")):
+    ok = hg[np.isfinite(hg[col])]  # NaN: no tested learning rate killed half a layer / no η* bracketed
+    ax2.scatter(ok.dw, ok[col], marker=marker, label=label)
+logs = "log" if np.isfinite(hg[["half_dead_lr", "eta_star"]].to_numpy()).any() else "linear"
+ax2.set(xscale=logs, yscale=logs, xlabel=r"depth × width $d\cdot w$", ylabel=r"learning rate $\eta$",
+        title="two Gaussians")
+ax2.legend(title="threshold", fontsize="x-small", loc="best")
+plots.save(fig, "eta-star-dead-units", figures_dir)
+plt.show()
+dead.pivot_table(index=["condition", "depth", "width"], columns=["where", "layer"], values="dead").round(2)
+
+# %% [markdown]
+# **Figure 3.** Left: the fraction of dead ReLUs in the worst hidden layer after training at η* (dots) and at the
+# first failure above it (crosses). Right: the learning rate at which half a layer dies, beside η*.
+#
 # ## Claims
 #
-# Tolerances proposed before any run (the digest's claims 1, 2, 3 and 6): the paper preset uses the paper's
-# MNIST threshold $t = 0.925$; $R^2 \ge 0.9$ for the fit over $w \ge 16d$; equal-product pairs within a factor
-# 1.6 (CPU); with the input layer at the full learning rate η* drops by ≥ 2× (median over configurations, 6a)
-# *or* the power law breaks, $R^2 < 0.9$ (6b) — claim 6 holds if either row is reproduced.
+# Each claim is judged from a 95 % interval (bootstrap over seeds within each network, or Wilson for fractions)
+# against a tolerance declared in the registry before the run; a condition's claims are judged only when its
+# search bracketed η* in the networks of the grid. Tolerances and reasons: the registry page.
 
 # %%
-table = [
-    claims.interval_claim("1: MNIST threshold t of the paper preset", "0.925", mil.ETA_PRESETS["paper"].threshold,
-                          0.925, 0.925),
-    claims.interval_claim("2: R² of log η* vs log(d·w), w ≥ 16d, input at small LR", "well predicted by a power",
-                          fits[small]["r2"], 0.9, 1.0),
-    claims.interval_claim("3: equal d·w, η* ratio (d, w) vs (2d, w/2), worst pair", "only d·w matters",
-                          float(pairs.ratio.max()) if len(pairs) else None, 1.0, 1.6),
-    claims.interval_claim("6a: η*(input small) / η*(input full), median over (d, w)", "lower η* or no fit",
-                          float(both.ratio.median()) if len(both) else None, 2.0, np.inf),
-    claims.interval_claim("6b: R² of the fit with the input layer at the full LR", "lower η* or no fit",
-                          fits[full]["r2"], -np.inf, 0.9),
-]
+rows = claims.judge(REGISTRY, "eta-star", measure.measure_eta_star(
+    trainings, tuple(conditions), min_ratio=cfg.min_ratio, n_boot=cfg.n_boot, seed=seed))
 if not dry_run:
-    claims.write(table, "iyer2023-maximal-initial-lr", "eta-star", scale, results_dir)
+    claims.write(rows, CHAPTER, "eta-star", scale, out, overrides=dict(depths=depths, widths=widths, seeds=seeds))
+claims.glue_counts(rows, "eta-star-verdicts")
 
-# %%
+# %% tags=["remove-input"]
+claims.display(rows, CHAPTER)
+
+# %% tags=["remove-cell"]
 # NBVAL_CHECK_OUTPUT
-print(claims.show(table))
+print(claims.show(rows))

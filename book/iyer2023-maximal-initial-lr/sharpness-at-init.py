@@ -13,141 +13,157 @@
 # ---
 
 # %% [markdown]
-# # Sharpness at initialisation, and η*·λ1
+# # Sharpness at initialisation, and η*
 #
 # {cite}`iyer2023maximal` bound the sharpness $\lambda_1$ — the top eigenvalue of the Hessian of the training
 # loss — at initialisation by functions of depth × width, and find η* "closely though not inversely" related to
-# it: the classical stability rule $\eta < 2/\lambda_1$ would make $\eta^*\lambda_1$ constant, and it is not.
-# Here we measure $\lambda_1$ (Lanczos on Hessian-vector products, `replicate.sharpness.top_eigenvalues`) of the
-# very networks of the [η* notebook](eta-star.ipynb) — same data subset, same init seeds — fit its exponent in
-# $d\cdot w$, draw the $d\cdot w$ scaling that the bounds predict (derivation page, eq. 5) against it, and form
-# $\eta^*\lambda_1$ from the η* table when that notebook's results are present.
+# it. SGD trains the input layer at $0.01\,\eta$ here (the paper's condition (ii)), so the curvature it sees is
+# that of the loss in the coordinates $\varphi = P^{-1/2}\theta$ in which it is plain SGD at one learning rate,
+# $H_\text{pre} = P^{1/2} H P^{1/2}$ ($P$ the per-parameter learning-rate ratios); we measure both $\lambda_1(H)$
+# and $\lambda_1(H_\text{pre})$ (Lanczos on Hessian-vector products, `replicate.sharpness.top_eigenvalues`) for the
+# very networks of the [η* notebook](eta-star.ipynb) — same two-Gaussian data, same init seeds — and relate them to
+# η*. Derivation (why the plain λ1 is $\approx c(D_\text{in} + d\cdot w)$): the [chapter page](index.md).
 
 # %% tags=["parameters"]
-scale = "cpu"  # smoke | cpu | paper
-dataset = None  # override: mnist | fashion-mnist | cifar-10
+scale = "cpu"  # smoke | cpu | gpu | paper
 depths = None  # override: hidden-layer counts d
 widths = None  # override: widths w
 seeds = None  # override: networks (init seeds) per (d, w)
-n_sharp = None  # override: training images in the loss whose Hessian is measured
-seed = 0  # base seed (data subset and first init)
+n_sharp = None  # override: training inputs in the loss whose Hessian is measured
+seed = 0  # base seed (data and first init)
 dry_run = False  # one step of the preset, to check that it runs
-results_dir = "results"  # claims and tables are written here
+results_dir = None  # tables and claims go here (None: runs/<scale>/<chapter>)
 figures_dir = None  # figures are saved here when set (replicate run sets it)
 executor = None  # where sweep points run: None (in-process) | local | dask
 scheduler = None  # Dask scheduler address tcp://HOST:PORT, with executor dask
 
 # %%
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from replicate import claims, plots, results, runtime, scales, sweep
 from replicate.papers import max_initial_lr as mil
+from replicate.papers.max_initial_lr import analysis, measure
+from replicate.registry.iyer2023 import CHAPTER, REGISTRY
 
 runtime.setup(seed)
 plots.style()
-cfg = scales.resolve(mil.SHARP_PRESETS, scale,
-                     dict(dataset=dataset, depths=depths, widths=widths, seeds=seeds, n_sharp=n_sharp),
+cfg = scales.resolve(mil.SHARP_PRESETS, scale, dict(depths=depths, widths=widths, seeds=seeds, n_sharp=n_sharp),
                      dry_run=dry_run, dry_overrides=mil.SHARP_DRY_RUN)
-X, y, _, _ = mil.load_data(cfg.dataset, cfg.n_train, 1, cfg.pool, seed=seed)
+out = runtime.results_dir(results_dir, CHAPTER, scale)
+X, y, _, _ = mil.load_task(cfg.task, seed=seed, dry_run=dry_run)
 X, y = X[:cfg.n_sharp], y[:cfg.n_sharp]
+D_in = X.shape[1]
 cfg
 
 # %% [markdown]
 # ## λ1 of every network
 #
-# One point per (d, w, seed), saved as it goes (an interrupted run resumes). `converged` is Lanczos' own test
-# (relative residual ≤ `tol`).
+# One point per (d, w, seed), saved as it goes. `lam1`: plain Hessian; `lam1_pre`: the Hessian in SGD's
+# coordinates (input layer's learning-rate ratio folded in); `*_converged`: Lanczos' own residual test.
 
 # %%
 points = [{"depth": d, "width": w, "seed": seed + s}
           for d, w in mil.grid(cfg.depths, cfg.widths, cfg.min_ratio, cfg.max_dw) for s in range(cfg.seeds)]
 lam = sweep.run_sweep(points, lambda p: mil.sharpness_at_init(p["depth"], p["width"], p["seed"], X, y, cfg),
-                      None if dry_run else sweep.sweep_path(results_dir, "sharpness-at-init", cfg), desc="λ1 points",
-    executor=sweep.executor_from(executor, scheduler))
+                      None if dry_run else sweep.sweep_path(out, "sharpness-at-init", cfg, seed=seed, data=(X, y)),
+                      desc="λ1 points", executor=sweep.executor_from(executor, scheduler), on_error="record")
+lam = lam[lam["error"].isna()] if "error" in lam else lam
 lam = lam.assign(dw=lam.depth * lam.width)
 if not dry_run:
-    results.write_table(lam, f"{results_dir}/sharpness-at-init.runs.csv")
-print("Lanczos converged:", int(lam.converged.astype(bool).sum()), "of", len(lam))
-lam.pivot_table(index=["depth", "width"], columns="seed", values="lam1").round(3)
+    results.write_table(lam, out / "sharpness-at-init.runs.csv")
+lam.pivot_table(index=["depth", "width"], values=["lam1", "lam1_pre"], aggfunc="median").round(3)
 
 # %% [markdown]
 # ## λ1 against d·w
 #
-# The bounds of the derivation page (eq. 5) make $\lambda_1$ grow linearly in $d\cdot w$ at fixed data; the
-# dashed line has slope 1 through the centre of our points (its height is not predicted: the constants depend
-# on the data), the solid line is our least-squares fit.
+# Left: the plain λ1, beside $c\,(D_\text{in} + d\cdot w)$ (black dotted; $c$ fitted, one number) and the pure
+# $d\cdot w$ scaling (black dashed, through the centre of the points). Right: λ1 in SGD's coordinates, beside the
+# $d\cdot w$ scaling of the bounds.
 
 # %%
-fit = mil.fit_power_law(lam, "lam1", n_boot=cfg.n_boot, seed=seed)
-fig, ax = plt.subplots(figsize=(6, 4))
-for d, g in lam.groupby("depth"):
-    ax.scatter(g.dw, g.lam1, s=18, alpha=0.7, label=f"d = {d} (one dot per seed)")
-if np.isfinite(fit["p"]):
-    xs = np.geomspace(lam.dw.min(), lam.dw.max(), 50)
-    ax.plot(xs, np.exp(fit["a"]) * xs ** fit["p"], color="black",
-            label=f"fit: q = {fit['p']:.2f} [{fit['p_lo']:.2f}, {fit['p_hi']:.2f}], R² = {fit['r2']:.2f}")
-    x0 = np.exp(np.log(lam.dw).mean())
-    ax.plot(xs, np.exp(fit["a"]) * x0 ** fit["p"] * xs / x0, **plots.PAPER_STYLE, label="bounds: λ1 ∝ d·w")
-ax.set(xscale="log", yscale="log", xlabel="depth × width d·w", ylabel="λ1 at init (Hessian of the CE loss)",
-       title="sharpness at initialisation")
-ax.legend(fontsize="x-small")
-plots.save(fig, "sharpness-power-law", figures_dir)
+m = analysis.geometric_means(lam, "lam1").merge(analysis.geometric_means(lam, "lam1_pre"), on=["depth", "width", "dw"])
+c_plain = float(np.exp(np.mean(np.log(m.lam1) - np.log(D_in + m.dw))))
+xs = np.geomspace(lam.dw.min(), lam.dw.max(), 50)
+fig, axes = plt.subplots(1, 2, figsize=(7, 3.2), layout="constrained")
+palette = plots.levels_palette(sorted(lam.depth.unique()))
+for ax, col, title in ((axes[0], "lam1", "plain Hessian $H$"), (axes[1], "lam1_pre", r"SGD's coordinates $H_{pre}$")):
+    for d, g in lam.groupby("depth"):
+        ax.scatter(g.dw, g[col], color=palette[d], s=14, label=f"{d}")
+    centre = float(np.exp(np.mean(np.log(m[col])) - np.mean(np.log(m.dw))))
+    ax.plot(xs, centre * xs, **plots.PAPER_STYLES[0], label=r"$\propto d\cdot w$")
+    if col == "lam1":
+        ax.plot(xs, c_plain * (D_in + xs), **plots.PAPER_STYLES[1], label=r"$c\,(D_{in} + d\cdot w)$")
+    ax.set(xscale="log", yscale="log", xlabel=r"depth × width $d\cdot w$", ylabel=r"$\lambda_1$ at init", title=title)
+    ax.legend(title="depth $d$ / prediction", fontsize="x-small", loc="best")
+plots.save(fig, "sharpness-lambda1", figures_dir)
 plt.show()
-print(f"λ1 ∝ (d·w)^q: q = {fit['p']:.3g} [{fit['p_lo']:.3g}, {fit['p_hi']:.3g}], R² = {fit['r2']:.3g}")
+fit_plain = analysis.config_bootstrap(lam, ["lam1"], analysis.power_law_stats("lam1")["p"], n_boot=cfg.n_boot, seed=seed)
+resid = np.log(m.lam1) - np.log(c_plain * (D_in + m.dw))
+print(f"plain λ1: exponent in d·w {fit_plain.value:.2f} [{fit_plain.ci_low:.2f}, {fit_plain.ci_high:.2f}]; "
+      f"c(D_in + d·w) with D_in = {D_in}, c = {c_plain:.3g}: rms log residual {np.sqrt(np.mean(resid ** 2)):.2f}")
 
 # %% [markdown]
-# ## η*·λ1 across the grid
+# **Figure 1.** λ1 at initialisation (one dot per seed, coloured by depth) against depth × width. Left: the plain
+# Hessian, whose input layer adds a term ∝ $D_\text{in}$ (dotted); right: the Hessian in the coordinates SGD uses,
+# where that term is scaled by the input layer's learning-rate ratio 0.01, leaving the $d\cdot w$ of the bounds
+# (dashed).
 #
-# η* comes from the η* notebook's table (`results/eta-star.runs.csv`, input layer at the small learning rate,
-# same seeds). If that table is absent — the notebooks may run in any order — the product is reported as not
-# testable. A constant product would mean η* ∝ 1/λ1; the paper says it is not constant.
+# ## η* against λ1
+#
+# η* (per seed) from the η* notebook's results for the same networks (the run's own results folder, else the
+# book's published ones); black dashed: $\eta^* = c/\lambda_1$, the classical stability rule's shape, through
+# the centre of the points.
 
 # %%
-eta = results.read_table(f"{results_dir}/eta-star.runs.csv")
-prod = None
-if len(eta) and not dry_run:
-    eta = eta[(eta.input_lr_mult == eta.input_lr_mult.min()) & (eta.status == "ok")]
-    prod = lam.merge(eta[["depth", "width", "seed", "eta_star"]], on=["depth", "width", "seed"])
-    prod = prod.assign(eta_lam=prod.eta_star * prod.lam1)
-if prod is not None and len(prod):
-    gm = mil.geometric_means(prod, "eta_lam")
-    prod_fit = mil.fit_power_law(prod, "eta_lam", n_boot=cfg.n_boot, seed=seed)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
-    for d, g in prod.groupby("depth"):
-        ax1.scatter(g.lam1, g.eta_star, s=18, label=f"d = {d}")
-        ax2.scatter(g.dw, g.eta_lam, s=18, label=f"d = {d}")
-    ls = np.geomspace(prod.lam1.min() / 1.5, prod.lam1.max() * 1.5, 20)
-    ax1.plot(ls, 2 / ls, **plots.PAPER_STYLE, label="η = 2/λ1 (inverse relation)")
-    ax1.set(xscale="log", yscale="log", xlabel="λ1 at init", ylabel="η*", title="η* against λ1 (per network)")
-    plots.paper_line(ax2, y=2, label="η·λ1 = 2 (stability edge)")
-    ax2.set(xscale="log", yscale="log", xlabel="depth × width d·w", ylabel="η*·λ1 (dimensionless)",
-            title=f"η*·λ1: spread ×{mil.spread(gm.eta_lam):.2f}, slope {prod_fit['p']:.2f} in d·w")
-    for ax in (ax1, ax2):
-        ax.legend(fontsize="x-small")
-    plots.save(fig, "eta-star-times-sharpness", figures_dir)
-    plt.show()
-    print(gm.round(3).to_string(index=False))
+published = (runtime.repository_root() or Path.cwd()) / "book" / CHAPTER / "results"
+candidates = [out / "eta-star.per-seed.csv", (published if scale == "cpu" else published / scale) / "eta-star.per-seed.csv"]
+source = next((p for p in candidates if p.exists()), None)
+eta = None
+if source is not None:
+    eta = results.read_table(source)
+    eta = eta[eta.condition == "gaussian"]
+    print("η* from", source.relative_to(source.parents[2]) if len(source.parents) > 2 else source)
 else:
-    gm = None
-    print("η* table absent: run eta-star first; the product is not testable here")
+    print("no η* results found: the η*–λ1 claims are not measured")
+fig, ax = plt.subplots(figsize=(3.6, 3.2), layout="constrained")
+if eta is not None:
+    both = lam.merge(eta[["depth", "width", "seed", "eta_star"]], on=["depth", "width", "seed"])
+    both = both[np.isfinite(both.eta_star)]
+    for d, g in both.groupby("depth"):
+        ax.scatter(g.lam1_pre, g.eta_star, color=palette[d], s=14, label=f"{d}")
+    if len(both):
+        ls = np.geomspace(both.lam1_pre.min(), both.lam1_pre.max(), 20)
+        c = float(np.exp(np.mean(np.log(both.eta_star) + np.log(both.lam1_pre))))
+        ax.plot(ls, c / ls, **plots.PAPER_STYLE, label=r"$\propto 1/\lambda_1$")
+        ax.set(xscale="log", yscale="log")
+        ax.legend(title="depth $d$", fontsize="x-small", loc="best")
+ax.set(xlabel=r"$\lambda_1(H_{pre})$ at init", ylabel=r"$\eta^*$", title="two Gaussians")
+plots.save(fig, "sharpness-eta-star", figures_dir)
+plt.show()
 
 # %% [markdown]
+# **Figure 2.** η* (per seed) against λ1 in SGD's coordinates, coloured by depth; dashed: the inverse relation.
+#
 # ## Claims
 #
-# Tolerances proposed before any run (the digest's claims 4 and 5): $\lambda_1 \propto (d\cdot w)^q$ with
-# $q \in [0.8, 1.2]$; $\eta^*\lambda_1$ (geometric mean over seeds per configuration) varies by more than 2×
-# across the grid.
+# Each claim is judged from a 95 % interval (bootstrap over seeds within each network, Wilson for the fraction of
+# converged Lanczos runs) against a tolerance declared in the registry before the run.
 
 # %%
-table = [
-    claims.interval_claim("4: exponent q of λ1(init) ∝ (d·w)^q", "bounds in d·w (∝ d·w)", fit["p"], 0.8, 1.2),
-    claims.interval_claim("5: η*·λ1 spread max/min over (d, w)", "not inversely related",
-                          mil.spread(gm.eta_lam) if gm is not None else None, 2.0, np.inf),
-]
+rows = claims.judge(REGISTRY, "sharpness-at-init", measure.measure_sharpness_at_init(lam, eta, n_boot=cfg.n_boot,
+                                                                                      seed=seed))
 if not dry_run:
-    claims.write(table, "iyer2023-maximal-initial-lr", "sharpness-at-init", scale, results_dir)
+    claims.write(rows, CHAPTER, "sharpness-at-init", scale, out,
+                 overrides=dict(depths=depths, widths=widths, seeds=seeds, n_sharp=n_sharp))
+claims.glue_counts(rows, "sharpness-at-init-verdicts")
 
-# %%
+# %% tags=["remove-input"]
+claims.display(rows, CHAPTER)
+
+# %% tags=["remove-cell"]
 # NBVAL_CHECK_OUTPUT
-print(claims.show(table))
+print(claims.show(rows))

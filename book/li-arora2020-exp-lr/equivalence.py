@@ -24,17 +24,18 @@
 # Protocol: a conv net made scale-invariant in all its trainable weights (conv without bias → BatchNorm without
 # affine, batch statistics → ReLU; frozen random head), Fashion-MNIST, the paper's (η, λ, γ) = (0.1, 5·10⁻⁴, 0.9).
 # The WD run and its ExpLR twins (matched buffer; naive zero buffer) see identical batches. (1) Float64, BN
-# ε = 10⁻¹², a short horizon: the largest logit difference on a fixed probe batch. (2) Float32, several epochs:
-# training curves side by side, the drift of the two runs (chaos), and ‖w_t‖²/η̃_t.
+# ε = 10⁻¹², a short horizon: the identity $\lVert\varphi_t\rVert^2/\tilde\eta_{t-1} = \lVert\theta_t\rVert^2/(\alpha\eta)$
+# layer by layer, and the largest logit difference on a fixed probe batch. (2) Float32, several epochs: the same
+# gap and how it grows, the training curves side by side, and the norm's equilibrium (a diagnostic).
 
 # %% tags=["parameters"]
-scale = "cpu"  # smoke | cpu | paper
+scale = "cpu"  # smoke | cpu | gpu | paper
 n_train = None  # override: training images
 exact_steps = None  # override: steps of the float64 exactness run
 long_epochs = None  # override: epochs of the float32 run
 seed = 0  # seed of the initialisation and of the batch order
 dry_run = False  # one step of the preset, to check that it runs
-results_dir = "results"  # claims and tables are written here
+results_dir = None  # claims and tables are written here (None: runs/<scale>/<chapter>)
 figures_dir = None  # figures are saved here when set (replicate run sets it)
 
 # %%
@@ -44,19 +45,22 @@ import torch
 
 from replicate import claims, plots, results, runtime, scales, schedules
 from replicate.papers import exp_lr
+from replicate.registry.li_arora2020 import REGISTRY
 
+CHAPTER = REGISTRY.chapter
 runtime.setup(seed)
 plots.style()
 cfg = scales.resolve(exp_lr.EQUIVALENCE_PRESETS, scale,
                      dict(n_train=n_train, exact_steps=exact_steps, long_epochs=long_epochs),
                      dry_run=dry_run, dry_overrides=exp_lr.EQUIVALENCE_DRY_RUN)
+out = runtime.results_dir(results_dir, CHAPTER, scale)
 cfg
 
 # %% [markdown]
 # ## The growth factor for the paper's constants
 #
 # For (η, λ, γ) = (0.1, 5·10⁻⁴, 0.9) the roots are α and β = γ/α; the LR grows by α⁻² per step, so by α^(−2·391)
-# per epoch of CIFAR-10 at batch 128 (N = 50 000, 391 steps). The blog's Fig. 2 reads 1.481 per epoch.
+# per epoch of CIFAR-10 at batch 128 (N = 50 000, 391 steps).
 
 # %%
 alpha, beta = schedules.exp_lr_roots(0.1, 5e-4, 0.9)
@@ -70,7 +74,7 @@ print(f"α = {alpha:.8f}, β = {beta:.8f}, v₋₁ = {-(1 - alpha) / (alpha * 0.
 growth.round(6)
 
 # %% [markdown]
-# ## Exactness over a short horizon (float64)
+# ## Exactness over a short horizon (float64) and in float32
 
 # %%
 ds = exp_lr.load_images(cfg.dataset, cfg.n_train, cfg.n_probe, cfg.downsample, seed=seed)
@@ -78,90 +82,92 @@ common = dict(widths=cfg.widths, num_classes=ds.num_classes, batch_size=cfg.batc
               weight_decay=cfg.weight_decay, momentum=cfg.momentum, head_std=cfg.head_std, seed=seed)
 exact = exp_lr.run_equivalence(ds.X_train, ds.y_train, ds.X_test, steps=cfg.exact_steps, eps=cfg.exact_eps,
                                dtype=torch.float64, **common)
-if not dry_run:
-    results.write_table(exact.assign(part="float64"), f"{results_dir}/equivalence.float64.csv")
-exact.groupby("variant")[["logit_gap", "weight_gap"]].max()
-
-# %%
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
-for v, g in exact.groupby("variant"):
-    ax1.plot(g.step, g.logit_gap.clip(lower=1e-17), label=f"ExpLR, {v}")
-    ax2.plot(g.step, g.weight_gap.clip(lower=1e-17), label=f"ExpLR, {v}")
-plots.paper_line(ax1, y=1e-6, label="tolerance 1e-6")
-ax1.set(yscale="log", xlabel="step t", ylabel="max |logit_WD − logit_ExpLR| (logit units)",
-        title="function gap on the probe batch, float64")
-ax2.set(yscale="log", xlabel="step t", ylabel="max_l ‖ŵ_WD − ŵ_ExpLR‖ (ŵ = w/‖w‖)",
-        title="gap of normalised weights, float64")
-ax1.legend(fontsize="small")
-ax2.legend(fontsize="small")
-plots.save(fig, "equivalence-exact", figures_dir)
-plt.show()
-
-# %% [markdown]
-# ## A longer run in float32: same training, drifting trajectories, ‖w‖²/η̃ constant
-#
-# Over full training the two runs are *not* bitwise equal: rounding errors are amplified by the chaotic
-# dynamics of SGD + WD on a scale-invariant loss (derivation page). What stays the same is the training they do.
-
-# %%
 spe = cfg.n_train // cfg.batch_size
 long = exp_lr.run_equivalence(ds.X_train, ds.y_train, ds.X_test, steps=max(cfg.long_epochs * spe, 1), eps=1e-5,
                               dtype=torch.float32, variants=("matched buffer",), **common)
 long["epoch"] = long.step / spe
 if not dry_run:
-    results.write_table(long, f"{results_dir}/equivalence.float32.csv")
-layer = 1  # the second conv layer (the paper shows a conv layer inside the network)
-after = spe  # after the first epoch
-long["norm_ratio"] = long[f"norm2_{layer}"] / long.lr_tilde
-spread = exp_lr.norm_ratio_spread(long, layer, after)
-smooth = max(spe // 2, 1)
+    results.write_table(exact, out / "equivalence.float64.csv")
+    results.write_table(long, out / "equivalence.float32.csv")
+exact.groupby("variant")[["logit_gap", "weight_gap"]].max()
 
-fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
-axes[0].plot(long.epoch, long.loss_wd.rolling(smooth, min_periods=1).mean(), label="WD, constant η")
-axes[0].plot(long.epoch, long.loss.rolling(smooth, min_periods=1).mean(), linestyle="--", label="no WD, ExpLR")
-axes[0].set(xlabel="epoch", ylabel="training loss (nats, running mean)", title="training loss")
-axes[1].plot(long.epoch, long.logit_gap, label="max |logit gap|")
-axes[1].plot(long.epoch, long.weight_gap, label="gap of normalised weights")
-axes[1].set(yscale="log", xlabel="epoch", ylabel="gap (logit units / unit sphere)", title="drift in float32")
-axes[2].plot(long.epoch, long.norm_ratio / long.norm_ratio.iloc[min(after, len(long) - 1)],
-             label=f"‖w_t‖²/η̃_t, conv layer {layer + 1}")
-axes[2].plot(long.epoch, long.lr_tilde / cfg.lr, label="η̃_t / η")
-axes[2].plot(long.epoch, long[f"norm2_{layer}"] / long[f"norm2_{layer}"].iloc[0], label="‖w_t‖²/‖w_0‖²")
-plots.paper_line(axes[2], y=1.0, label="paper: ‖w‖²/η̃ constant")
-axes[2].set(yscale="log", xlabel="epoch", ylabel="ratio (dimensionless)",
-            title="norm grows with the LR (normalised after epoch 1)")
-for ax in axes:
-    ax.legend(fontsize="small")
+# %%
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 3.2), layout="constrained")
+for (v, g), style in zip(exact.groupby("variant"), ("-", "--")):
+    ax1.plot(g.step, g.logit_gap.clip(lower=1e-17), linestyle=style, label=f"float64, {v}")
+ax1.plot(long.step, long.logit_gap.clip(lower=1e-17), label="float32, matched buffer")
+ax1.set(yscale="log", xscale="log", xlabel=r"step $t$", ylabel=r"$\max|f_{\rm WD} - f_{\rm ExpLR}|$ (logits)",
+        title="function gap on the probe batch")
+ax1.legend(title="ExpLR twin", fontsize="x-small", loc="best")
+err = exp_lr.norm_identity_errors(exact, cfg.lr, cfg.weight_decay, cfg.momentum)
+ax2.plot(err.index, err.clip(lower=1e-17), label="float64, matched buffer")
+ax2.set(yscale="log", xlabel=r"step $t$", ylabel=r"$|\,(\|\varphi_t\|^2/\tilde\eta_{t-1})\,/\,(\|\theta_t\|^2/\alpha\eta) - 1|$",
+        title="Thm. 1 identity, worst layer")
+ax2.legend(fontsize="x-small", loc="best")
+plots.save(fig, "equivalence-exact", figures_dir)
+plots.headline(fig, "li-arora2020-exp-lr-headline")
+plt.show()
+
+# %% [markdown]
+# **Figure 1.** Left: the largest logit difference between the WD run and its ExpLR twin on a fixed probe batch,
+# log–log in the step. In float64 with the matched initial buffer it stays at rounding level; with a zero buffer it
+# is O(1) at once; in float32 it starts at float32 rounding and grows with the step (rounding errors amplified by
+# the dynamics). Right: the relative error of the identity $\lVert\varphi_t\rVert^2/\tilde\eta_{t-1} =
+# \lVert\theta_t\rVert^2/(\alpha\eta)$ (Thm. 1), worst layer, in float64.
+
+# %% [markdown]
+# ## A longer run in float32: the same training, and the norm's equilibrium (a diagnostic)
+#
+# By Thm. 1, $\lVert\varphi_t\rVert^2/\tilde\eta_{t-1} = \lVert\theta_t\rVert^2/(\alpha\eta)$ at every step, so
+# "‖w‖²/η̃ is constant" is the statement that the WD run's norm $\lVert\theta_t\rVert$ has reached its
+# equilibrium — a property of the WD run, not of the equivalence. It is shown here, not judged.
+
+# %%
+layer = 1  # the second conv layer
+smooth = max(spe // 2, 1)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 3.2), layout="constrained")
+ax1.plot(long.epoch, long.loss_wd.rolling(smooth, min_periods=1).mean(), label="WD, constant η")
+ax1.plot(long.epoch, long.loss.rolling(smooth, min_periods=1).mean(), linestyle="--", label="no WD, ExpLR")
+ax1.set(xlabel="epoch", ylabel="training loss (nats, running mean)", title="training loss")
+ax1.legend(fontsize="x-small", loc="best")
+ax2.plot(long.epoch, long[f"norm2_{layer}"] / long.lr_tilde, label=r"$\|\varphi_t\|^2/\tilde\eta_{t-1}$ (ExpLR)")
+ax2.plot(long.epoch, long[f"norm2_wd_{layer}"] / (alpha * cfg.lr), linestyle="--",
+         label=r"$\|\theta_t\|^2/(\alpha\eta)$ (WD)")
+ax2.plot(long.epoch, long[f"norm2_{layer}"], linestyle=":", label=r"$\|\varphi_t\|^2$ (ExpLR)")
+ax2.set(yscale="log", xlabel="epoch", ylabel="squared norm (ratio to η̃ where stated)",
+        title=f"conv layer {layer + 1}: norms, log scale")
+ax2.legend(fontsize="x-small", loc="best")
 plots.save(fig, "equivalence-long", figures_dir)
 plt.show()
+tail = long[long.epoch >= max(long.epoch.max() - 1, 0)]
+r = tail[f"norm2_wd_{layer}"]
 print(f"η̃ per epoch here ({spe} steps): {schedules.growth_per_epoch(cfg.lr, cfg.weight_decay, cfg.momentum, spe):.4g}; "
-      f"spread of ‖w‖²/η̃ after epoch 1: {spread:.3g}")
+      f"‖θ‖² of the WD run over the last epoch: max/min − 1 = {float(r.max() / r.min() - 1):.2g}; "
+      f"equilibrium time scale (1 − γ)/(2λη) = {(1 - cfg.momentum) / (2 * cfg.weight_decay * cfg.lr):.0f} steps")
+
+# %% [markdown]
+# **Figure 2.** The float32 run over several epochs. Left: training losses of the WD run and its ExpLR twin (running
+# means). Right (log scale): the twin's $\lVert\varphi_t\rVert^2/\tilde\eta_{t-1}$ lies on the WD run's
+# $\lVert\theta_t\rVert^2/(\alpha\eta)$, as Thm. 1 says; it levels off only once the WD run's norm reaches its
+# equilibrium, while $\lVert\varphi_t\rVert^2$ itself grows with η̃.
 
 # %% [markdown]
 # ## Claims
 #
-# Tolerances proposed before any run (digest, claims 13–17): the growth constant matches 1.4812 to 4 digits; in
-# float64 with identical batches and BN ε = 10⁻¹², max |logit difference| < 10⁻⁶ over ≥ 200 steps; ‖w‖²/η̃
-# constant within 5 % after the first epoch. And the implementation catch: with a naive zero initial buffer the
-# ExpLR run is only approximately equivalent, so its gap must exceed the same 10⁻⁶.
+# Every number here is a deterministic computation on one run (no sampling over seeds: the theorem is about one
+# trajectory), so each interval is a point. Tolerances and their reasons are on the
+# [registry page](../claims-registry.ipynb).
 
 # %%
-g_epoch = schedules.growth_per_epoch(0.1, 5e-4, 0.9, 391)
-gaps = exact.groupby("variant").logit_gap.max()
-enough = int(exact.step.max()) >= 200
-table = [
-    claims.interval_claim("growth of η̃ per epoch, (η, λ, γ, B, N) = (0.1, 5e-4, 0.9, 128, 50000)", "1.481",
-                          g_epoch, 1.48115, 1.48125, digits=6),
-    claims.interval_claim("float64: max |logit gap| over ≥ 200 steps, matched v₋₁", "0 (exact)",
-                          float(gaps["matched buffer"]) if enough else None, 0.0, 1e-6),
-    claims.interval_claim("float64: a zero v₋₁ breaks exactness: max |logit gap| over ≥ 200 steps",
-                          "approximate only", float(gaps["zero buffer"]) if enough else None, 1e-6, float("inf")),
-    claims.interval_claim(f"‖w‖²/η̃ spread (max/min − 1) after epoch 1, conv layer {layer + 1}", "constant",
-                          spread if cfg.long_epochs >= 2 else None, 0.0, 0.05),
-]
+rows = claims.judge(REGISTRY, "equivalence", exp_lr.measure_equivalence(exact, long, cfg))
 if not dry_run:
-    claims.write(table, "li-arora2020-exp-lr", "equivalence", scale, results_dir)
+    claims.write(rows, CHAPTER, "equivalence", scale, out,
+                 overrides=dict(n_train=n_train, exact_steps=exact_steps, long_epochs=long_epochs))
+claims.glue_counts(rows, "equivalence-verdicts")
 
-# %%
+# %% tags=["remove-input"]
+claims.display(rows, CHAPTER)
+
+# %% tags=["remove-cell"]
 # NBVAL_CHECK_OUTPUT
-print(claims.show(table))
+print(claims.show(rows))

@@ -311,10 +311,25 @@ def anchor(claim_id: str) -> str:
     return "claim-" + claim_id.replace(".", "-")
 
 
-def html(rows: Iterable[Row], registry_href: str = f"../{REGISTRY_PAGE}.html") -> str:
+def published_scales(chapter: str, notebook: str) -> dict[str, pd.DataFrame]:
+    """The claims tables of `notebook` published at other scales (`book/<chapter>/results/<scale>/`, written
+    by `replicate publish`), by scale; empty outside the repository or when none is published."""
+    from replicate.runtime import repository_root
+
+    root = repository_root()
+    if root is None:
+        return {}
+    found = sorted((root / "book" / chapter / "results").glob(f"*/{notebook}.claims.csv"))
+    return {f.parent.name: pd.read_csv(f, dtype=str, keep_default_na=False).set_index("id") for f in found}
+
+
+def html(rows: Sequence[Row], registry_href: str = f"../{REGISTRY_PAGE}.html",
+         other_scales: Mapping[str, pd.DataFrame] | None = None) -> str:
     """The readable table for the page: wrapped text, verdict coloured, ours with its interval, the tolerance
-    with its source, and a link to the registry's reason for it."""
+    with its source, a link to the registry's reason for it, and (`other_scales`) the verdicts published at
+    other scales beside ours."""
     esc = _html.escape
+    other_scales = other_scales or {}
     body = []
     for r in rows:
         c, m = r.claim, r.measurement
@@ -322,6 +337,14 @@ def html(rows: Iterable[Row], registry_href: str = f"../{REGISTRY_PAGE}.html") -
         why = f" — needs {', '.join(r.blocked_by)}" if r.blocked_by else ""
         method = f"n = {m.n}, {m.method}" if m.measured else m.note
         kind = "precondition: " if c.kind == "precondition" else ""
+        others = ""
+        for table_ in other_scales.values():
+            if c.id in table_.index:
+                got = table_.loc[c.id]
+                others += (f'<td>{esc(got["ours"])}<br><b style="color:{COLORS.get(got["verdict"], "#000")}">'
+                           f'{esc(got["verdict"])}</b></td>')
+            else:
+                others += "<td>—</td>"
         body.append(
             "<tr>"
             f'<td><a href="{registry_href}#{anchor(c.id)}"><code>{esc(c.id)}</code></a><br>{esc(kind)}{esc(c.quantity)}</td>'
@@ -329,17 +352,20 @@ def html(rows: Iterable[Row], registry_href: str = f"../{REGISTRY_PAGE}.html") -
             f"<td>{esc(r.ours)}<br><small>{esc(method)}</small></td>"
             f"<td>{esc(c.tolerance_text)}</td>"
             f'<td style="color:{color};font-weight:bold">{esc(r.verdict)}<small>{esc(why)}</small></td>'
-            "</tr>")
-    head = "<tr><th>claim</th><th>paper</th><th>ours [interval]</th><th>tolerance</th><th>verdict</th></tr>"
+            f"{others}</tr>")
+    extra = "".join(f"<th>at {esc(scale)} scale (published)</th>" for scale in other_scales)
+    head = f"<tr><th>claim</th><th>paper</th><th>ours [interval]</th><th>tolerance</th><th>verdict</th>{extra}</tr>"
     return ('<table class="claims-table" style="table-layout:fixed;width:100%;word-wrap:break-word;'
             'font-size:0.85em">' f"<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>")
 
 
-def display(rows: Sequence[Row]):
-    """Show the HTML claims table in the notebook (the page's view; the nbval-checked text is `show`)."""
+def display(rows: Sequence[Row], chapter: str | None = None):
+    """Show the HTML claims table in the notebook (the page's view; the nbval-checked text is `show`); with
+    `chapter`, the verdicts published at other scales stand beside ours."""
     from IPython.display import HTML
 
-    return HTML(html(rows))
+    scales = published_scales(chapter, rows[0].claim.notebook) if chapter and rows else {}
+    return HTML(html(rows, other_scales=scales))
 
 
 def write(rows: Sequence[Row], chapter: str, notebook: str, scale: str, results_dir: str | os.PathLike,
@@ -353,3 +379,13 @@ def write(rows: Sequence[Row], chapter: str, notebook: str, scale: str, results_
               **provenance(overrides, files=sorted(Path(results_dir).glob(f"{notebook}.*.csv")))}
     (Path(results_dir) / f"{notebook}.provenance.json").write_text(json.dumps(record, indent=1, default=str) + "\n")
     return path
+
+
+def glue_counts(rows: Sequence[Row], key: str) -> str:
+    """Glue the verdict counts of rows as text under `key` (for the chapter's index page:
+    {glue:text}`notebook.ipynb::key`), and return that text."""
+    from replicate.plots import _glue
+
+    text = " · ".join(f"{n} {v}" for v, n in counts(rows).items()) or "no claims"
+    _glue(key, text)
+    return text

@@ -3,7 +3,9 @@
 Data root, in order: the `root` argument > $REPLICATE_DATA > ~/.cache/replicate. Layout under it:
 `mnist/`, `fashion-mnist/` (the four IDX files, `.gz` or raw) and `cifar-10/cifar-10-python.tar.gz`.
 Every file is verified by the sha256 of its *decompressed* bytes; a corrupt or truncated file is an
-error. Files are downloaded from the official mirrors only when `download=True` (or $REPLICATE_DOWNLOAD=1).
+error. Files are downloaded from the official mirrors only when `download=True` (or $REPLICATE_DOWNLOAD=1), by
+pooch (an atomic write, a progress bar); the checksum is then checked on the decompressed bytes as for
+any other file.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ import hashlib
 import io
 import os
 import pickle
+import sys
 import tarfile
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pooch
 import torch
 
+from replicate.runtime import show_progress
 from replicate.scales import ParameterError
 
 IDX_FILES = {
@@ -95,12 +99,10 @@ def _verify(key: str, raw: bytes, source: Path) -> bytes:
 
 
 def _fetch(url: str, dest: Path) -> None:
-    """Download url to dest atomically (temp file + rename)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(dest.suffix + ".part")
-    with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:
-        out.write(response.read())
-    tmp.replace(dest)
+    """Download url (http or https) to dest with pooch. No hash is given to pooch: the mirrors' compressed bytes
+    differ (gzip headers), so the sha256 that identifies a data set is that of its decompressed bytes (`_verify`)."""
+    pooch.retrieve(url, known_hash=None, fname=dest.name, path=dest.parent,
+                   downloader=pooch.HTTPDownloader(timeout=60, progressbar=show_progress()))
 
 
 def _read_verified(key: str, root: Path, download: bool | None, gz_name: str) -> bytes:
@@ -264,4 +266,6 @@ def load_or_stand_in(name: str, *, n_train: int | None = None, n_test: int | Non
     g = torch.Generator().manual_seed(seed)
     ds = Dataset("random", torch.rand(n_tr, *shape, generator=g), torch.randint(10, (n_tr,), generator=g),
                  torch.rand(n_te, *shape, generator=g), torch.randint(10, (n_te,), generator=g), 10)
-    return ds, f"dry run: {name} file missing, random tensors of its shape ({'×'.join(map(str, shape))}) stand in"
+    note = f"dry run: {name} file missing, random tensors of its shape ({'×'.join(map(str, shape))}) stand in"
+    print(f"replicate: {note}", file=sys.stderr)  # streamed to the terminal by `replicate run`
+    return ds, note

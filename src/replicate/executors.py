@@ -6,6 +6,7 @@ An executor is None or "local" (in-process), a `distributed.Client`, or a schedu
 
 from __future__ import annotations
 
+import socket
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -14,25 +15,50 @@ from typing import TYPE_CHECKING, Any, Union
 if TYPE_CHECKING:
     from distributed import Client
 
+from replicate.scales import ParameterError
+
 Executor = Union[None, str, "Client"]
 EXECUTORS = ("local", "dask")
+SCHEMES = ("tcp", "tls")
+CONNECT_TIMEOUT_S = 10  # a scheduler that does not answer within this is reported, not waited on for minutes
+
+
+def check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> str:
+    """Raise ParameterError (one line) unless `address` is tcp://HOST:PORT (or tls://) and accepts a connection
+    within `timeout` seconds; return it."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(address)
+        scheme, host, port = parts.scheme, parts.hostname, parts.port
+    except (TypeError, ValueError, AttributeError):
+        scheme = host = port = None
+    if scheme not in SCHEMES or not host or port is None:
+        raise ParameterError(f"scheduler must be an address like tcp://HOST:8786; got {address!r}")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as err:
+        reason = "no answer" if isinstance(err, TimeoutError) else (err.strerror or type(err).__name__)
+        raise ParameterError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({reason})") from None
+    return address
 
 
 def executor_from(name: str | None, scheduler: str | None) -> Executor:
     """The executor for notebook/CLI parameters `executor` and `scheduler`.
 
     None or "local" → in-process (None); "dask" → a `distributed.Client` connected to `scheduler`
-    ("tcp://HOST:PORT"), kept open for every sweep of the notebook.
+    ("tcp://HOST:PORT"), kept open for every sweep of the notebook. A malformed or unreachable address raises
+    ParameterError within `CONNECT_TIMEOUT_S`.
     """
     if name in (None, "local"):
         return None
     if name != "dask":
-        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)}; got {name!r}")
+        raise ParameterError(f"executor must be one of {', '.join(EXECUTORS)}; got {name!r}")
     if not scheduler:
-        raise ValueError("executor 'dask' needs a scheduler address, e.g. tcp://HOST:8786")
+        raise ParameterError("executor 'dask' needs a scheduler address, e.g. tcp://HOST:8786")
     from distributed import Client
 
-    return Client(scheduler, set_as_default=False)
+    return Client(check_scheduler(scheduler), set_as_default=False, timeout=CONNECT_TIMEOUT_S)
 
 
 def is_local(executor: Executor) -> bool:

@@ -1,33 +1,69 @@
-"""Tidy result tables on disk: atomic writes, read back, append."""
+"""Tidy result tables on disk: atomic writes with the user's umask, read back, append.
+
+A write goes to `.<name>.<pid>.<random>.tmp` in the same folder and is renamed over the table, so a crash
+never leaves half a table. A process killed mid-write (SIGKILL, SIGTERM) leaves its temp file; the next write of
+the same table removes every temp file of a process that is no longer alive, so kills do not pile up litter.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from pathlib import Path
 
 import pandas as pd
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists on this machine (a zombie counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _temp_files(path: Path) -> list[Path]:
+    return list(path.parent.glob(f".{path.name}.*.tmp"))
+
+
+def clean_stale_temps(path: str | os.PathLike) -> int:
+    """Remove the temp files left beside `path` by writers that died mid-write; returns how many."""
+    removed = 0
+    for tmp in _temp_files(Path(path)):
+        pid = tmp.name[len(Path(path).name) + 2:].split(".")[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a CSV atomically (temp file in the same folder + rename): a crash never leaves half a table."""
+    """Write a CSV atomically (temp file in the same folder + rename): a crash never leaves half a table.
+
+    The file gets the mode a plain `open(path, "w")` would (0666 less the umask), not mkstemp's 0600.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    clean_stale_temps(path)
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
         with os.fdopen(fd, "w") as f:
             df.to_csv(f, index=False)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
 
-def read_table(path: str | os.PathLike) -> pd.DataFrame:
+def read_table(path: str | os.PathLike, dtype: dict | None = None) -> pd.DataFrame:
     """Read a table written by `write_table`; an absent file is an empty table."""
     path = Path(path)
-    return pd.read_csv(path) if path.exists() and path.stat().st_size else pd.DataFrame()
+    return pd.read_csv(path, dtype=dtype) if path.exists() and path.stat().st_size else pd.DataFrame()
 
 
 def append_rows(path: str | os.PathLike, rows: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,9 @@ with one line naming the parameter and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
+import sys
 import typing
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
@@ -38,9 +41,13 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
         inner = args[0] if args else Any
         return tuple(_coerce(name, v, inner) for v in value)
     if annotation is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if math.isnan(value):
+            raise ParameterError(f"{name} must be a number; got nan")
         return float(value)
-    if annotation is int and isinstance(value, float) and value.is_integer():
+    if annotation is int and isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
         return int(value)
+    if annotation is int and isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
+        raise ParameterError(f"{name} must be an integer below 2**63; got {value!r}")
     if annotation in (int, float, str, bool) and not isinstance(value, annotation):
         raise ParameterError(f"{name} must be of type {annotation.__name__}; got {value!r}")
     if annotation is int and isinstance(value, bool):
@@ -49,10 +56,10 @@ def _coerce(name: str, value: Any, annotation: Any) -> Any:
 
 
 def positive(name: str, value: float | Sequence[float]) -> None:
-    """Raise ParameterError unless every value is > 0."""
+    """Raise ParameterError unless every value is a finite number > 0 (inf and nan are refused)."""
     values = value if isinstance(value, (tuple, list)) else (value,)
-    if not values or any(v <= 0 for v in values):
-        raise ParameterError(f"{name} must be > 0; got {value!r}")
+    if not values or any(not (math.isfinite(v) and v > 0) for v in values):
+        raise ParameterError(f"{name} must be > 0 and finite; got {value!r}")
 
 
 def one_of(name: str, value: Any, allowed: Sequence[Any]) -> None:
@@ -72,7 +79,8 @@ def resolve(
     """Preset for `scale`, with the non-None `overrides` applied, then validated.
 
     `dry_run` applies `dry_overrides` last (one step on a few examples, the model sizes kept), so that a
-    `paper` preset can be checked on a CPU in seconds. The config's own `validate()` is called if present.
+    `paper` preset can be checked on a CPU in seconds. The config's own `validate()` is called if present; a
+    config with `memory_bytes()` is checked against the memory of the run's device (`check_memory`).
     """
     check_scale(scale)
     if scale not in presets:
@@ -80,15 +88,19 @@ def resolve(
     config = presets[scale]
     hints = typing.get_type_hints(type(config))
     fields = {f.name for f in dataclasses.fields(config)}
-    changes = {}
-    for source in (overrides or {}), (dry_overrides or {}) if dry_run else {}:
-        for name, value in source.items():
+
+    def changes(source: Mapping[str, Any] | None) -> dict[str, Any]:
+        out = {}
+        for name, value in (source or {}).items():
             if value is None:
                 continue
             if name not in fields:
                 raise ParameterError(f"unknown parameter {name!r}; allowed: {', '.join(sorted(fields))}")
-            changes[name] = _coerce(name, value, hints[name])
-    config = dataclasses.replace(config, **changes)
+            out[name] = _coerce(name, value, hints[name])
+        return out
+
+    full = dataclasses.replace(config, **changes(overrides))  # what a real run would use
+    config = dataclasses.replace(full, **changes(dry_overrides)) if dry_run else full
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
         if hints[f.name] in (int, float) or typing.get_origin(hints[f.name]) is tuple:
@@ -96,4 +108,41 @@ def resolve(
                 raise ParameterError(f"{f.name} must not be empty")
     if hasattr(config, "validate"):
         config.validate()
+    if hasattr(full, "memory_bytes"):  # a dry run reports the full run's estimate, and refuses nothing
+        check_memory(full, refuse=not dry_run)
     return config
+
+
+def memory_limit() -> tuple[int, str]:
+    """(bytes, what) of the memory a run may use: the GPU's when the run's device (`runtime.choose_device()`) is
+    CUDA, else the machine's physical memory, or the cgroup limit when lower (containers, Slurm jobs)."""
+    from replicate.runtime import choose_device
+
+    device = choose_device()
+    if device.type == "cuda":
+        import torch
+
+        return torch.cuda.get_device_properties(device).total_memory, f"GPU {device}"
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for cgroup in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = open(cgroup).read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            total = min(total, int(text))
+    return total, "this machine"
+
+
+def check_memory(config: Any, refuse: bool = True) -> int:
+    """The config's `memory_bytes()` estimate, printed to stderr under `replicate run` ($REPLICATE_CLI=1);
+    ParameterError when it exceeds `memory_limit()` and `refuse`, unless $REPLICATE_FORCE=1 (`--force`)."""
+    need = int(config.memory_bytes())
+    have, where = memory_limit()
+    gib = 2**30
+    if refuse and need > have and os.environ.get("REPLICATE_FORCE") != "1":
+        raise ParameterError(f"the run needs an estimated {need / gib:.1f} GiB, more than {where}'s "
+                             f"{have / gib:.1f} GiB; choose a smaller scale or overrides, or pass --force")
+    if os.environ.get("REPLICATE_CLI") == "1":
+        print(f"replicate: estimated memory {need / gib:.2f} GiB ({where}: {have / gib:.1f} GiB)", file=sys.stderr)
+    return need

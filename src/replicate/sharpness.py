@@ -7,17 +7,26 @@ The loss is the mean over a whole data set (or a fixed subset) X, y, evaluated i
 so H v = Σ_c (n_c / n) ∇²L_c(θ) v exactly, whatever the chunk sizes. Curvature-vector products act on
 the flattened trainable parameters (``requires_grad=True``, in ``named_parameters()`` order):
 
-* ``curvature="hessian"``: H v, forward-over-reverse (``jvp`` of ``grad``, torch.func) by default, or
-  reverse-over-reverse (``torch.autograd.grad`` with ``create_graph``): ``hvp_mode="double_backward"``.
-  If the fast path raises, the operator warns, names the reason and falls back to double backward.
+* ``curvature="hessian"``: H v by one of three modes (``hvp_mode``):
+  ``"reuse_graph"`` builds the first-order gradient g = ∇L with ``create_graph`` ONCE per chunk, keeps
+  those graphs for the life of the operator, and gets every product as one backward pass
+  H v = ∂⟨g, v⟩/∂θ through them (memory: the double-backward graph of the WHOLE data set at once — the
+  activations and the first backward's saved tensors of every chunk, roughly 2–3× the activation memory
+  of one full-batch training step; ``chunk_size`` then bounds only the build, not what is kept);
+  ``"double_backward"`` rebuilds that graph per chunk and per product (memory: one chunk's graph);
+  ``"forward_over_reverse"`` is ``jvp`` of ``grad`` (torch.func; memory: one chunk's graph).
+  ``"auto"`` (the default) takes ``DEFAULT_HVP_MODE`` for the device, chosen by measurement
+  (benchmarks/sharpness.py), or ``BOUNDED_HVP_MODE`` when ``chunk_size`` is given (memory of one chunk). If a mode raises, the operator warns, names the reason and falls back
+  (reuse_graph → forward_over_reverse → double_backward).
 * ``curvature="gauss_newton"``: G v = Jᵀ H_out J v, J the Jacobian of the outputs, H_out the Hessian of
   the loss w.r.t. the outputs. For ``losses.mse`` (L = 1/(2m) Σ‖f − y‖²), G = JᵀJ/m, whose nonzero
   eigenvalues are those of the empirical NTK Θ = JJᵀ/m (the catapult paper's λ0).
 
-Eigenvalues come from Lanczos with full reorthogonalisation (tridiagonal eigenproblem in float64) or
-from power iteration. Nothing about the model changes: parameters are read, never written; buffers
-(BatchNorm running statistics, ``num_batches_tracked``) are cloned inside every evaluation so the
-model's own are never touched; train/eval flags are set from ``bn_mode`` and restored afterwards.
+Eigenvalues come from block Lanczos with full reorthogonalisation (projected eigenproblem in float64)
+or from power iteration (the trace and the spectral density, on the same operator: `replicate.spectrum`). Nothing about the model changes: parameters are read,
+never written; buffers (BatchNorm running statistics, ``num_batches_tracked``) are cloned inside every
+evaluation so the model's own are never touched; train/eval flags are set from ``bn_mode`` and restored
+afterwards.
 """
 
 from __future__ import annotations
@@ -39,7 +48,12 @@ from torch.func import functional_call, grad, hessian, jacrev, jvp, vjp
 LossFn = Callable[[Tensor, Tensor], Tensor]
 
 CURVATURES = ("hessian", "gauss_newton")
-HVP_MODES = ("forward_over_reverse", "double_backward")
+HVP_MODES = ("auto", "reuse_graph", "forward_over_reverse", "double_backward")
+# Per device type, the fastest mode measured by benchmarks/sharpness.py (CPU, 1 thread, process time).
+# CUDA/MPS: unmeasured here (no GPU in this session); forward-over-reverse keeps memory at one chunk.
+DEFAULT_HVP_MODE = {"cpu": "reuse_graph", "cuda": "forward_over_reverse", "mps": "forward_over_reverse"}
+# With chunk_size given (the caller bounds memory by one chunk): the fastest one-chunk mode measured.
+BOUNDED_HVP_MODE = {"cpu": "double_backward", "cuda": "forward_over_reverse", "mps": "forward_over_reverse"}
 BN_MODES = ("train", "eval")
 METHODS = ("lanczos", "power")
 WHICH = ("largest", "smallest")
@@ -91,7 +105,7 @@ class CurvatureOperator:
             raise ValueError(f"y must have as many samples as X ({X.shape[0]}); got {y.shape[0]}")
         if chunk_size is not None and chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive integer or None; got {chunk_size}")
-        self.model, self.loss_fn, self.curvature, self.hvp_mode = model, loss_fn, curvature, hvp_mode
+        self.model, self.loss_fn, self.curvature = model, loss_fn, curvature
         named = [(k, p) for k, p in model.named_parameters() if p.requires_grad]
         if not named:
             raise ValueError("model must have at least one parameter with requires_grad=True")
@@ -104,6 +118,9 @@ class CurvatureOperator:
         self.n_params = sum(self.sizes)
         first = named[0][1]
         self.dtype, self.device = first.dtype, first.device
+        table = DEFAULT_HVP_MODE if chunk_size is None else BOUNDED_HVP_MODE
+        self.hvp_mode = table.get(self.device.type, "forward_over_reverse") if hvp_mode == "auto" else hvp_mode
+        self._graph: list[tuple] | None = None  # reuse_graph: the retained first-order graphs, built lazily
         n = X.shape[0]
         step = n if chunk_size is None else chunk_size
         self.chunks = [(X[i:i + step].to(self.device), y[i:i + step].to(self.device), min(step, n - i) / n)
@@ -164,25 +181,78 @@ class CurvatureOperator:
             gv = torch.autograd.grad(out, list(p.values()), h_jv, allow_unused=True)
         return {k: torch.zeros_like(p[k]) if g is None else g for k, g in zip(p, gv)}
 
-    def _chunk_product(self, v: dict[str, Tensor], x: Tensor, y: Tensor) -> dict[str, Tensor]:
+    # -- reuse_graph: first-order graphs built once, one backward per product ----------------------------
+    def _build_graph(self) -> list[tuple]:
+        leaves = {k: t.detach().requires_grad_() for k, t in self.params.items()}
+        graph = []
+        with torch.enable_grad():
+            for x, y, w in self.chunks:
+                if self.curvature == "hessian":
+                    g = torch.autograd.grad(self._loss(leaves, x, y), list(leaves.values()), create_graph=True,
+                                            allow_unused=True)
+                    graph.append((leaves, g, w))
+                else:
+                    out = self._forward(leaves, x)
+                    u = torch.zeros_like(out, requires_grad=True)  # Jᵀu is linear in u: ∂⟨Jᵀu, v⟩/∂u = J v
+                    jtu = torch.autograd.grad(out, list(leaves.values()), u, create_graph=True, allow_unused=True)
+                    o = out.detach().requires_grad_()
+                    go = torch.autograd.grad(self.loss_fn(o, y), o, create_graph=True)[0]
+                    graph.append((leaves, out, u, jtu, o, go, w))
+        return graph
+
+    def _reuse_product(self, v: dict[str, Tensor]) -> Tensor:
+        if self._graph is None:
+            self._graph = self._build_graph()
+        out = None
+        for entry in self._graph:
+            leaves, w = entry[0], entry[-1]
+            if self.curvature == "hessian":
+                pairs = [(g, v[k]) for g, k in zip(entry[1], self.names) if g is not None and g.requires_grad]
+                if not pairs:
+                    continue
+                hv = torch.autograd.grad([g for g, _ in pairs], list(leaves.values()), [t for _, t in pairs],
+                                         retain_graph=True, allow_unused=True)
+            else:
+                _, fx, u, jtu, o, go, _ = entry
+                pairs = [(g, v[k]) for g, k in zip(jtu, self.names) if g is not None]
+                jv = torch.autograd.grad([g for g, _ in pairs], u, [t for _, t in pairs], retain_graph=True)[0]
+                h_jv = torch.autograd.grad(go, o, jv, retain_graph=True)[0]
+                hv = torch.autograd.grad(fx, list(leaves.values()), h_jv, retain_graph=True, allow_unused=True)
+            flat = torch.cat([torch.zeros(s, dtype=self.dtype, device=self.device) if h is None else h.reshape(-1)
+                              for h, s in zip(hv, self.sizes)])
+            out = (flat if w == 1 else flat.mul_(w)) if out is None else out.add_(flat, alpha=w)
+        return torch.zeros(self.n_params, dtype=self.dtype, device=self.device) if out is None else out
+
+    def _chunked_product(self, v: dict[str, Tensor], mode: str) -> Tensor:
         fast = {"hessian": self._hvp_func, "gauss_newton": self._gnvp_func}[self.curvature]
         slow = {"hessian": self._hvp_autograd, "gauss_newton": self._gnvp_autograd}[self.curvature]
-        if self.hvp_mode == "double_backward":
-            return slow(v, x, y)
-        try:
-            return fast(v, x, y)
-        except RuntimeError as err:
-            self.fallback_reason = f"forward_over_reverse raised {type(err).__name__}: {str(err).splitlines()[0]}"
-            warnings.warn(f"{self.fallback_reason}; falling back to double_backward", RuntimeWarning, stacklevel=4)
-            self.hvp_mode = "double_backward"
-            return slow(v, x, y)
+        product = slow if mode == "double_backward" else fast
+        out = torch.zeros(self.n_params, dtype=self.dtype, device=self.device)
+        for x, y, w in self.chunks:
+            out.add_(self.flatten(product(v, x, y)), alpha=w)
+        return out
+
+    def _product(self, v: dict[str, Tensor]) -> Tensor:
+        while True:
+            mode = self.hvp_mode
+            try:
+                return self._reuse_product(v) if mode == "reuse_graph" else self._chunked_product(v, mode)
+            except RuntimeError as err:
+                if mode == "double_backward":
+                    raise
+                self._graph = None
+                self.hvp_mode = "forward_over_reverse" if mode == "reuse_graph" else "double_backward"
+                self.fallback_reason = f"{mode} raised {type(err).__name__}: {str(err).splitlines()[0]}"
+                warnings.warn(f"{self.fallback_reason}; falling back to {self.hvp_mode}", RuntimeWarning,
+                              stacklevel=4)
+
+    def release(self) -> None:
+        """Drop the graphs kept by hvp_mode='reuse_graph' (done on leaving ``curvature_operator``)."""
+        self._graph = None
 
     def __call__(self, v: Tensor) -> Tensor:
         """A v for a flat vector v (model dtype and device); exact chunk-size weighting."""
-        vd = self.unflatten(v.to(self.dtype))
-        out = torch.zeros(self.n_params, dtype=self.dtype, device=self.device)
-        for x, y, w in self.chunks:
-            out.add_(self.flatten(self._chunk_product(vd, x, y)), alpha=w)
+        out = self._product(self.unflatten(v.to(self.dtype)))
         self.n_matvecs += 1
         return out
 
@@ -190,7 +260,7 @@ class CurvatureOperator:
 @contextmanager
 def curvature_operator(model: nn.Module, loss_fn: LossFn, X: Tensor, y: Tensor, *, curvature: str = "hessian",
                        chunk_size: int | None = None, bn_mode: str | None = None,
-                       hvp_mode: str = "forward_over_reverse") -> Iterator[CurvatureOperator]:
+                       hvp_mode: str = "auto") -> Iterator[CurvatureOperator]:
     """Context giving the matrix-free operator v ↦ A v; the model's train/eval flags are restored on exit.
 
     ``bn_mode`` ('train' | 'eval') sets the whole model's mode; it is required when the model has BatchNorm
@@ -198,7 +268,11 @@ def curvature_operator(model: nn.Module, loss_fn: LossFn, X: Tensor, y: Tensor, 
     function itself: use ``chunk_size=None`` (or 'eval') for BatchNorm models.
     """
     with _model_mode(model, bn_mode):
-        yield CurvatureOperator(model, loss_fn, X, y, curvature=curvature, chunk_size=chunk_size, hvp_mode=hvp_mode)
+        op = CurvatureOperator(model, loss_fn, X, y, curvature=curvature, chunk_size=chunk_size, hvp_mode=hvp_mode)
+        try:
+            yield op
+        finally:
+            op.release()
 
 
 def hvp(model: nn.Module, loss_fn: LossFn, X: Tensor, y: Tensor, v: Tensor, **kwargs) -> Tensor:
@@ -244,64 +318,106 @@ def _rows(v0: Tensor, n: int, like: Tensor) -> Tensor:
     return v0.reshape(-1, n).to(like)
 
 
-def _start_vector(n: int, v0: Tensor | None, gen: torch.Generator, like: Tensor) -> Tensor:
-    if v0 is None:
-        v = torch.randn(n, generator=gen, dtype=torch.float64).to(like)
-    else:
-        v = _rows(v0, n, like).sum(0)  # a block of previous eigenvectors: start from their sum
-    norm = v.norm()
-    if not torch.isfinite(norm) or norm == 0:
-        raise ValueError("v0 must be a finite, nonzero vector")
-    return v / norm
+def _start_block(n: int, p: int, v0: Tensor | None, gen: torch.Generator, like: Tensor) -> Tensor:
+    """p start vectors (p, n): random Gaussian; v0's rows replace the first ones (p = 1: v0's rows summed)."""
+    V = torch.randn(p, n, generator=gen, dtype=torch.float64).to(like)
+    if v0 is not None:
+        rows = _rows(v0, n, like)
+        if p == 1:
+            rows = rows.sum(0, keepdim=True)  # a block of previous eigenvectors: start from their sum
+        norms = rows.norm(dim=1)
+        if not (torch.isfinite(norms).all() and (norms > 0).all()):
+            raise ValueError("v0 must be a finite, nonzero vector")
+        V[: min(p, len(rows))] = rows[:p]
+    return V
+
+
+def _orthonormalise(V: Tensor, Q: Tensor, floor: float, gen: torch.Generator, against_q: bool = True) -> Tensor:
+    """Rows of V made orthonormal to Q's rows and to each other (Gram-Schmidt twice, row by row).
+
+    against_q=False: V's rows are already orthogonal to Q (Lanczos residuals), only to each other not.
+    A row whose norm falls below ``floor`` lies in span(Q) (an invariant subspace was reached): it is
+    replaced by a random vector orthogonalised against everything, so the iteration can find further
+    copies. Returns at most n − len(Q) rows.
+    """
+    n = V.shape[1]
+    out: list[Tensor] = []
+    for v in V:
+        if len(Q) + len(out) >= n:
+            break
+        for attempt in range(3):
+            parts = ([Q] if against_q or attempt else []) + [o[None] for o in out]
+            if parts:
+                basis = torch.cat(parts) if len(parts) > 1 else parts[0]
+                for _ in range(2):
+                    v = v - basis.T @ (basis @ v)
+            norm = v.norm()
+            if norm > floor:
+                out.append(v / norm)
+                break
+            v = torch.randn(n, generator=gen, dtype=torch.float64).to(V)
+            floor = 0.0 if attempt else floor  # a random vector: any nonzero remainder is a direction
+    return torch.stack(out) if out else V[:0]
 
 
 def lanczos(op: Callable[[Tensor], Tensor], n: int, k: int, *, which: str = "largest", tol: float,
-            max_iter: int, v0: Tensor | None, gen: torch.Generator, like: Tensor
+            max_iter: int, v0: Tensor | None, gen: torch.Generator, like: Tensor, block_size: int | None = None
             ) -> tuple[Tensor, Tensor, Tensor, Tensor, int, list[float]]:
-    """Lanczos with full (twice-applied Gram-Schmidt) reorthogonalisation for k extreme eigenpairs.
+    """Block Lanczos with full reorthogonalisation for the k extreme eigenpairs of a symmetric A.
 
-    Tridiagonal T_m = QᵀAQ is solved in float64 (scipy eigh_tridiagonal). Residuals come from the Lanczos
-    relation A Q s = Q T s + β_m q_{m+1} e_mᵀ s, i.e. ‖A y − θ y‖ = |β_m s_{m,i}| (no extra products;
-    exact up to rounding thanks to full reorthogonalisation). On breakdown (β ≈ 0: an invariant subspace)
-    the iteration continues from a fresh random vector orthogonal to Q, which finds repeated eigenvalues.
-    Converged: residual ≤ tol·max(|θ|, 100·ε·‖T‖) (the floor lets exact zero eigenvalues converge).
-    Returns (θ, Ritz vectors (k, n), residuals, converged, iterations, history).
+    Why a block: a Krylov space K_m(A, v) built from ONE vector holds a single direction of each
+    eigenspace, so single-vector Lanczos sees an eigenvalue of multiplicity r once, and reports the
+    next one as converged in its place. A block of p random start vectors sees min(r, p) copies
+    (with probability one); p = k (the default) returns the top k with their multiplicities.
+
+    Each step multiplies a block of p orthonormal vectors, then Rayleigh-Ritz on the whole basis:
+    T = QᵀAQ (float64, from the products already made) and eigh(T). Residuals come from the block
+    Lanczos relation A Q = Q T + R E_lastᵀ (R: the last products, orthogonalised against Q), i.e.
+    ‖A y − θ y‖ = ‖Rᵀ s_last‖ (no extra products). A block row that vanishes (an invariant subspace) is
+    replaced by a fresh random vector orthogonal to Q. Converged: residual ≤ tol·max(|θ|, 100·ε·‖T‖)
+    (the floor lets exact zero eigenvalues converge). max_iter caps the basis size (= products, and
+    memory max_iter × n). Returns (θ, Ritz vectors (k, n), residuals, converged, block steps, history).
     """
-    Q = torch.zeros(max_iter, n, dtype=like.dtype, device=like.device)
-    alpha: list[float] = []
-    beta: list[float] = []
+    p = k if block_size is None else block_size
+    if p < 1:
+        raise ValueError(f"block_size must be a positive integer; got {block_size}")
+    basis = torch.empty(min(max(max_iter, p), n), n, dtype=like.dtype, device=like.device)  # Q = basis[:m]
+    m, T = 0, np.zeros((0, 0))
     history: list[float] = []
-    q = _start_vector(n, v0, gen, like)
-    scale, tiny = 0.0, 100 * torch.finfo(like.dtype).eps
-    for j in range(max_iter):
-        Q[j] = q
-        w = op(q)
-        a = float(q @ w)
-        if not math.isfinite(a):
+    tiny = 100 * torch.finfo(like.dtype).eps
+    scale, steps = 0.0, 0
+    V = _start_block(n, p, v0, gen, like)
+    while True:
+        B = _orthonormalise(V, basis[:m], tiny * scale, gen, against_q=steps == 0)
+        b = len(B)
+        basis[m:m + b] = B
+        W = torch.stack([op(q) for q in B])
+        Q = basis[:m + b]
+        cols = (Q @ W.T).double().cpu().numpy()  # (m + b, b): the new columns of T = QᵀAQ
+        if not np.isfinite(cols).all():
             raise ValueError("the curvature-vector product is not finite at the given parameters")
-        alpha.append(a)
+        T = np.block([[T, cols[:m]], [cols[:m].T, (cols[m:] + cols[m:].T) / 2]])
+        R = W
         for _ in range(2):  # classical Gram-Schmidt twice ("CGS2") keeps Q orthonormal to rounding
-            w = w - Q[:j + 1].T @ (Q[:j + 1] @ w)
-        b = float(w.norm())
-        scale = max(scale, abs(a), b)
-        theta, S = scipy.linalg.eigh_tridiagonal(np.array(alpha), np.array(beta))
+            R = R - (R @ Q.T) @ Q
+        steps += 1
+        G = (R @ R.T).double().cpu().numpy()  # Gram matrix of the residual block
+        scale = max(scale, float(np.abs(T).max()), float(np.sqrt(np.diag(G).max())))
+        theta, S = scipy.linalg.eigh(T)
         idx = np.arange(len(theta))[::-1][:k] if which == "largest" else np.arange(len(theta))[:k]
-        res = np.abs(b * S[-1, idx])
+        last = S[m:, idx]  # coefficients of the Ritz vectors on the last block
+        m += b
+        res = np.sqrt(np.maximum(np.einsum("bi,bc,ci->i", last, G, last), 0.0))
         history.append(float(theta[idx[0]]))
-        m = j + 1
         ok = res <= tol * np.maximum(np.abs(theta[idx]), tiny * scale)
-        if (len(idx) == k and ok.all()) or m == min(max_iter, n):
+        # Stop when converged, when Q spans everything, or before a block would overflow max_iter < n (a
+        # truncated block would leave part of R outside Q and break the residual formula above; one that
+        # completes the whole space leaves R = 0).
+        if (len(idx) == k and ok.all()) or m >= n or (m + p > max_iter and max_iter < n):
             break
-        if b <= tiny * scale:  # invariant subspace: restart orthogonally, T gets a zero off-diagonal
-            w = torch.randn(n, generator=gen, dtype=torch.float64).to(like)
-            for _ in range(2):
-                w = w - Q[:m].T @ (Q[:m] @ w)
-            b_next, q = 0.0, w / w.norm()
-        else:
-            b_next, q = b, w / b
-        beta.append(b_next)
-    vecs = torch.from_numpy(np.ascontiguousarray(S[:, idx].T)).to(like) @ Q[:m]
-    return torch.from_numpy(theta[idx].copy()), vecs, torch.from_numpy(res), torch.from_numpy(ok), m, history
+        V = R
+    vecs = torch.from_numpy(np.ascontiguousarray(S[:, idx].T)).to(like) @ Q
+    return torch.from_numpy(theta[idx].copy()), vecs, torch.from_numpy(res), torch.from_numpy(ok), steps, history
 
 
 def power_iteration(op: Callable[[Tensor], Tensor], n: int, k: int, *, which: str = "largest", tol: float,
@@ -357,16 +473,24 @@ def power_iteration(op: Callable[[Tensor], Tensor], n: int, k: int, *, which: st
 def top_eigenvalues(model: nn.Module, loss_fn: LossFn, X: Tensor, y: Tensor, k: int = 1, *,
                     method: str = "lanczos", which: str = "largest", curvature: str = "hessian",
                     chunk_size: int | None = None, bn_mode: str | None = None,
-                    hvp_mode: str = "forward_over_reverse", tol: float | None = None,
+                    hvp_mode: str = "auto", tol: float | None = None,
                     max_iter: int | None = None, seed: int = 0, v0: Tensor | None = None,
-                    dtype: torch.dtype | None = None) -> EigenResult:
+                    dtype: torch.dtype | None = None, block_size: int | None = None) -> EigenResult:
     """The k largest (or smallest) algebraic eigenvalues of the Hessian/Gauss-Newton matrix of the mean loss.
 
+    Repeated eigenvalues come back with their multiplicity: Lanczos runs on a block of ``block_size``
+    start vectors (default k), and a block of p vectors sees min(r, p) copies of an eigenvalue of
+    multiplicity r, so the k returned values are the top k counted with multiplicity (e.g. 4, 4, 4 for
+    a spectrum 4, 4, 4, 2, …). A pair whose residual is above tol is marked ``converged=False``, never
+    reported as converged; simultaneous power iteration (method='power') iterates k vectors at once and
+    finds multiplicities as well.
+
     tol: relative residual ‖Av − θv‖ ≤ tol·|θ| (default √ε of the dtype, not below 1e-6; the eigenvalue
-    error is then ~ tol²·|θ|²/gap). max_iter: Lanczos steps (default min(n_params, 100); memory
-    max_iter × n_params) or power steps per eigenvalue (default 1000). seed: the start vector's generator.
-    v0: warm start (a previous eigenvector, or a block whose sum is used). dtype: run on a copy of the
-    model converted to this dtype (e.g. torch.float64 to validate a float32 model); data follow it.
+    error is then ~ tol²·|θ|²/gap). max_iter: Lanczos basis size = products (default
+    min(n_params, max(100, 25·block)); memory max_iter × n_params) or power steps per eigenvalue (default
+    1000). seed: the start vectors' generator. v0: warm start (previous eigenvectors: the first rows of
+    the block; with a block of one, their sum). dtype: run on a copy of the model converted to this dtype
+    (e.g. torch.float64 to validate a float32 model); data follow it. hvp_mode: see the module docstring.
     """
     _check("method", method, METHODS)
     _check("which", which, WHICH)
@@ -382,7 +506,8 @@ def top_eigenvalues(model: nn.Module, loss_fn: LossFn, X: Tensor, y: Tensor, k: 
         like = torch.empty(0, dtype=op.dtype, device=op.device)
         tol = _default_tol(op.dtype) if tol is None else tol
         if method == "lanczos":
-            max_iter = min(n, 100) if max_iter is None else min(max_iter, n)
+            block = k if block_size is None else block_size
+            max_iter = min(n, max(100, 25 * block)) if max_iter is None else min(max_iter, n)
             if max_iter < k:
                 raise ValueError(f"max_iter must be at least k={k} for Lanczos; got {max_iter}")
             solve = lanczos
@@ -390,8 +515,9 @@ def top_eigenvalues(model: nn.Module, loss_fn: LossFn, X: Tensor, y: Tensor, k: 
             max_iter = 1000 if max_iter is None else max_iter
             solve = power_iteration
         gen = torch.Generator().manual_seed(seed)
-        vals, vecs, res, converged, n_iter, history = solve(op, n, k, which=which, tol=tol, max_iter=max_iter, v0=v0,
-                                                  gen=gen, like=like)
+        extra = {"block_size": block_size} if method == "lanczos" else {}
+        vals, vecs, res, converged, n_iter, history = solve(op, n, k, which=which, tol=tol, max_iter=max_iter,
+                                                            v0=v0, gen=gen, like=like, **extra)
         return EigenResult(eigenvalues=vals, eigenvectors=vecs, residuals=res, converged=converged,
                            n_matvecs=op.n_matvecs, n_iter=n_iter, loss=op.loss, method=method,
                            hvp_mode=op.hvp_mode, fallback_reason=op.fallback_reason, history=history)

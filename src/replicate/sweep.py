@@ -1,41 +1,130 @@
 """Resumable sweeps: each finished point is saved as it goes; a rerun skips finished points.
 
-A point is a dict of parameters; its key is the tuple of `key` fields. The results table on disk holds
-the point's fields and whatever its function returned (a dict of scalars, or a DataFrame of rows each
-stamped with the point's fields). Points run in this process or as tasks on a Dask cluster
-(`replicate.executors`); either way only this process writes, atomically, so an interruption (Ctrl-C, a
-killed job) loses at most the points in flight, and a point is recorded once even if its task was retried.
-The returned table lists the points in the order given, whatever order they finished in.
+A point is a dict of parameters; its key is its `key` fields, stored on disk as one canonical JSON column
+(`sweep_key`), so that 1 and 1.0, None and "007" survive the CSV round trip. The results table holds the
+point's fields and whatever its function returned (a dict of scalars, or a DataFrame of rows each stamped with
+the point's fields). Points run in this process or as tasks on a Dask cluster (`replicate.executors`); either
+way only this process writes, atomically, under a lock file (one writer per sweep file), so an interruption
+(Ctrl-C, a killed job) loses at most the points in flight, and a point is recorded once even if its task was
+retried. The returned table lists the points in the order given, whatever order they finished in, with the
+point's fields exactly as given.
+
+`sweep_path` names the file after everything that changes a point's numbers (config, base seed, data, the
+library's code), so a changed run recomputes and an unchanged one resumes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import hashlib
+import json
+import operator
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import closing
+import socket
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import torch
 from tqdm import tqdm
 
 from replicate.executors import Executor, executor_from, run_points
-from replicate.results import append_rows, read_table
+from replicate.results import clean_stale_temps, pid_alive, read_table, write_table
 from replicate.runtime import show_progress
 
-__all__ = ["executor_from", "point_key", "point_seed", "run_sweep", "sweep_path"]
+__all__ = ["SweepLocked", "code_digest", "data_digest", "executor_from", "point_key", "point_seed", "run_sweep",
+           "sweep_path", "writer_lock"]
+
+KEY = "sweep_key"  # the canonical JSON of the point's key fields, on disk only
+ERROR = "error"  # the failure message of a point recorded with on_error="record" (NaN for a finished point)
 
 
-def sweep_path(results_dir: str | os.PathLike, name: str, config: Any) -> Path:
-    """`<results_dir>/<name>.<hash of config>.sweep.csv`: a changed configuration never resumes stale points."""
-    digest = hashlib.sha256(repr(config).encode()).hexdigest()[:10]
-    return Path(results_dir) / f"{name}.{digest}.sweep.csv"
+class SweepLocked(RuntimeError):
+    """Another live process is writing this sweep file."""
 
 
-def point_key(point: Mapping[str, Any], key: Sequence[str]) -> tuple:
-    """The identity of a point: its `key` fields, as strings (so that CSV round trips compare equal)."""
-    return tuple(str(point[k]) for k in key)
+@functools.cache
+def code_digest() -> str:
+    """sha256 of every source file of the `replicate` package (paths and bytes), computed once per process."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _feed(h: Any, obj: Any) -> None:
+    """Hash obj's content: tensor/array/DataFrame bytes with dtype and shape, containers recursively."""
+    if obj is None or isinstance(obj, (bool, int, float, complex, str, bytes)):
+        h.update(repr((type(obj).__name__, obj)).encode())
+    elif isinstance(obj, torch.Tensor):
+        t = obj.detach().cpu().contiguous()
+        h.update(f"tensor {t.dtype} {tuple(t.shape)}".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy())
+    elif isinstance(obj, np.ndarray) and obj.dtype != object:
+        h.update(f"array {obj.dtype} {obj.shape}".encode())
+        h.update(np.ascontiguousarray(obj).view(np.uint8))
+    elif isinstance(obj, np.generic):
+        _feed(h, obj.item())
+    elif isinstance(obj, (pd.DataFrame, pd.Series)):
+        frame = obj if isinstance(obj, pd.DataFrame) else obj.to_frame()
+        h.update(f"{type(obj).__name__} {list(map(str, frame.columns))} {list(map(str, frame.dtypes))}".encode())
+        h.update(pd.util.hash_pandas_object(obj, index=True).to_numpy())
+    elif isinstance(obj, Mapping):
+        h.update(f"map {len(obj)}".encode())
+        for k in sorted(obj, key=repr):
+            _feed(h, k)
+            _feed(h, obj[k])
+    elif isinstance(obj, (tuple, list)):
+        h.update(f"{type(obj).__name__} {len(obj)}".encode())
+        for x in obj:
+            _feed(h, x)
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        h.update(type(obj).__name__.encode())
+        _feed(h, {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)})
+    else:  # a default repr holds a memory address: the file would never resume, so refuse loudly
+        raise TypeError(f"sweep data of type {type(obj).__name__} cannot be fingerprinted; pass tensors, arrays, "
+                        "DataFrames, numbers or strings (in tuples, lists, dicts or dataclasses)")
+
+
+def data_digest(data: Any) -> str:
+    """sha256 of the data's content (see `_feed`): equal for equal data in any process."""
+    h = hashlib.sha256()
+    _feed(h, data)
+    return h.hexdigest()
+
+
+def sweep_path(results_dir: str | os.PathLike, name: str, config: Any, *, seed: int, data: Any = None) -> Path:
+    """`<results_dir>/<name>.<digest>.sweep.csv`, the digest covering the resolved config, the base seed, the
+    data's content and the library's code: change any of them and the sweep recomputes; change none and it
+    resumes."""
+    h = hashlib.sha256()
+    for part in (repr(config), repr(operator.index(seed)), data_digest(data), code_digest()):
+        h.update(part.encode() + b"\0")
+    return Path(results_dir) / f"{name}.{h.hexdigest()[:12]}.sweep.csv"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"a sweep key field must be a number, string, None, or a list/tuple/dict of them; got "
+                    f"{type(value).__name__}")
+
+
+def point_key(point: Mapping[str, Any], key: Sequence[str]) -> str:
+    """The identity of a point: the canonical JSON of its `key` fields (1 ≠ 1.0 ≠ "1"; None and "007" kept)."""
+    return json.dumps([_plain(point[k]) for k in key], sort_keys=True)
 
 
 def point_seed(point: Mapping[str, Any], base_seed: int = 0, key: Sequence[str] | None = None) -> int:
@@ -49,6 +138,87 @@ def point_seed(point: Mapping[str, Any], base_seed: int = 0, key: Sequence[str] 
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big") % 2**31
 
 
+_HELD: set[Path] = set()  # lock files this process holds
+
+
+@contextmanager
+def writer_lock(path: str | os.PathLike) -> Iterator[Path]:
+    """Hold `<path>.lock` (created with O_EXCL, holding "pid@host") for the block: one writer per sweep file.
+
+    A lock left by a dead process on this host is taken over (and the temp files it left are removed); one held
+    by a live process raises SweepLocked.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_name(path.name + ".lock").resolve()
+    host = socket.gethostname()
+    for _ in range(5):
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            try:
+                owner = lock.read_text().strip()
+            except FileNotFoundError:  # released meanwhile: try again
+                continue
+            pid, _, where = owner.partition("@")
+            stale = where == host and pid.isdigit() and (
+                not pid_alive(int(pid)) or (int(pid) == os.getpid() and lock not in _HELD))
+            if not stale:
+                raise SweepLocked(f"{path.name} is being written by process {owner or '(starting)'}; one writer per "
+                                  f"sweep file: wait for it or stop it") from None
+            lock.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(f"{os.getpid()}@{host}\n")
+        break
+    else:
+        raise SweepLocked(f"could not take the lock {lock.name}")
+    _HELD.add(lock)
+    clean_stale_temps(path)  # what a writer killed mid-write left
+    try:
+        yield lock
+    finally:
+        _HELD.discard(lock)
+        lock.unlink(missing_ok=True)
+
+
+def _read_sweep(path: Path | None) -> pd.DataFrame:
+    if path is None:
+        return pd.DataFrame({KEY: pd.Series(dtype=str)})
+    table = read_table(path, dtype={KEY: str, ERROR: str})
+    if table.empty:
+        return pd.DataFrame({KEY: pd.Series(dtype=str)})
+    if KEY not in table:
+        raise ValueError(f"{path} has no {KEY} column: it was written by an older version; move it away to rerun")
+    return table
+
+
+@dataclasses.dataclass(frozen=True)
+class _Failure:
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class _Recording:
+    """fn, with any Exception turned into a `_Failure` (a picklable wrapper, so it works on Dask workers too)."""
+
+    fn: Callable
+
+    def __call__(self, point):
+        try:
+            return self.fn(point)
+        except Exception as err:  # noqa: BLE001 - recorded as the point's error, by request (on_error="record")
+            return _Failure(" ".join(f"{type(err).__name__}: {err}".split())[:500])
+
+
+def _rows(point: Mapping[str, Any], out: Any, key: str) -> pd.DataFrame:
+    if isinstance(out, _Failure):
+        return pd.DataFrame([{**point, ERROR: out.message, KEY: key}])
+    if isinstance(out, pd.DataFrame):
+        return out.assign(**{f: [v] * len(out) for f, v in point.items()}, **{KEY: key})
+    return pd.DataFrame([{**point, **out, KEY: key}])
+
+
 def run_sweep(
     points: Iterable[Mapping[str, Any]],
     fn: Callable[[Mapping[str, Any]], Mapping[str, Any] | pd.DataFrame],
@@ -58,43 +228,75 @@ def run_sweep(
     progress: bool | None = None,
     desc: str = "sweep",
     executor: Executor = None,
+    on_error: str = "raise",
 ) -> pd.DataFrame:
-    """Run fn on every point not already in the table at `path`; return the table of all points, in point order.
+    """Run fn on every point not already finished in the table at `path`; return the table of all points, in
+    point order.
 
-    path=None keeps everything in memory (nothing resumes). progress=None: `runtime.show_progress()`.
-    executor: None or "local" runs the points here, one after the other; a `distributed.Client` or a scheduler
-    address ("tcp://HOST:PORT") runs each point as a Dask task (fn and the points must pickle; the workers need
-    this package installed).
+    path=None keeps everything in memory (nothing resumes). progress=None: `runtime.show_progress()` (a tqdm bar
+    on stderr: points done/total, elapsed, ETA). executor: None or "local" runs the points here, one after the
+    other; a `distributed.Client` or a scheduler address ("tcp://HOST:PORT") runs each point as a Dask task (fn
+    and the points must pickle; the workers need this package installed).
+
+    on_error="raise": the first failing point raises (the finished ones are kept). on_error="record": a failing
+    point becomes one row of its fields with the message in the `error` column, and the sweep goes on; with
+    "record" the returned table always has an `error` column (NaN for finished points). A rerun retries the
+    failed points only, replacing their error rows. Raises SweepLocked if another live process writes `path`.
     """
+    if on_error not in ("raise", "record"):
+        raise ValueError(f"on_error must be 'raise' or 'record'; got {on_error!r}")
     points = [dict(p) for p in points]
     if not points:
         return pd.DataFrame()
     key = list(key) if key is not None else list(points[0])
-    order = {point_key(p, key): i for i, p in enumerate(points)}
+    keys = [point_key(p, key) for p in points]
+    order = {k: i for i, k in enumerate(keys)}
     if len(order) != len(points):
         raise ValueError(f"sweep points are not unique in their key fields {key}")
-    done_table = read_table(path) if path is not None else pd.DataFrame()
-    done = set()
-    if len(done_table):
-        done = {point_key(row, key) for row in done_table[key].to_dict("records")}
-    todo = [p for p in points if point_key(p, key) not in done]
-    collected = [done_table] if len(done_table) else []
-    show = show_progress(progress)
-    names = [f"{desc}[{','.join(point_key(p, key))}]" for p in todo]
-    with tqdm(total=len(todo), desc=desc, disable=not show) as bar, \
-            closing(run_points(fn, todo, executor, names)) as finished:  # closing cancels what is left on Dask
-        for i, out in finished:
-            p = todo[i]
-            if point_key(p, key) in done:  # a retried task's second result
-                continue
-            rows = out.assign(**p) if isinstance(out, pd.DataFrame) else pd.DataFrame([{**p, **out}])
-            if path is not None:
-                append_rows(Path(path), rows)
-            done.add(point_key(p, key))
-            collected.append(rows)
-            bar.update()
-    table = pd.concat(collected, ignore_index=True) if collected else pd.DataFrame()
-    rank = pd.Series([order.get(point_key(r, key), -1) for r in table[key].to_dict("records")], dtype="int64")
-    table = table[(rank >= 0).to_numpy()]
-    position = rank[rank >= 0].to_numpy()
-    return table.iloc[position.argsort(kind="stable")].reset_index(drop=True)
+    path = Path(path) if path is not None else None
+    with writer_lock(path) if path is not None else nullcontext():
+        table = _read_sweep(path)
+        failed_before = set(table.loc[table[ERROR].notna(), KEY]) if ERROR in table else set()
+        finished = set(table[KEY]) - failed_before
+        todo = [i for i, k in enumerate(keys) if k not in finished]
+        call = _Recording(fn) if on_error == "record" else fn
+        names = [f"{desc}[{','.join(map(str, (points[i][f] for f in key)))}]" for i in todo]
+        seen, failures = set(), []
+        with tqdm(total=len(todo), desc=desc, disable=not show_progress(progress)) as bar, \
+                closing(run_points(call, [points[i] for i in todo], executor, names)) as results:
+            for j, out in results:  # closing() cancels what is left on Dask after an error or Ctrl-C
+                i = todo[j]
+                if keys[i] in seen:  # a retried task's second result
+                    continue
+                rows = _rows(points[i], out, keys[i])
+                kept = table[table[KEY] != keys[i]]
+                table = pd.concat([kept, rows], ignore_index=True) if len(kept) else rows
+                if path is not None:
+                    write_table(table, path)
+                seen.add(keys[i])
+                if isinstance(out, _Failure):
+                    failures.append(out.message)
+                    bar.set_postfix(failed=len(failures))
+                bar.update()
+    if failures:
+        print(f"{desc}: {len(failures)} of {len(todo)} points failed (their rows hold the error; a rerun retries "
+              f"them). First: {failures[0]}", file=sys.stderr)
+    return _in_point_order(table, points, keys, order, with_error=on_error == "record")
+
+
+def _in_point_order(table: pd.DataFrame, points: list[dict], keys: list[str], order: dict[str, int],
+                    with_error: bool) -> pd.DataFrame:
+    """The rows of the given points, in point order, each point's fields as given (not as the CSV read them)."""
+    table = table[table[KEY].isin(order)]
+    rank = table[KEY].map(order).to_numpy()
+    table = table.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+    owners = [points[order[k]] for k in table[KEY]]
+    for f in dict.fromkeys(f for p in points for f in p):
+        values = [p.get(f) for p in owners]
+        numbers = all(isinstance(v, (int, float, np.number)) for v in values)  # else kept as objects: None, "007"
+        table[f] = pd.Series(values, index=table.index, dtype=None if numbers else object)
+    if with_error and ERROR not in table:
+        table[ERROR] = np.nan
+    if ERROR in table and not with_error and table[ERROR].isna().all():
+        table = table.drop(columns=ERROR)
+    return table.drop(columns=KEY)

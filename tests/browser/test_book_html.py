@@ -2,8 +2,10 @@
 
 From index.html, every internal page is crawled: it loads (the server answered 200), has a title, every <img>
 loads, every internal link (and #anchor) resolves; the scorecard has a table; every chapter notebook in the
-repository (book/*/**/*.ipynb) is reachable and shows at least one figure. Screenshots of the scorecard and of
-one chapter notebook are kept in _build/browser/ as test artefacts.
+repository (book/*/**/*.ipynb) is reachable and shows at least one figure. A reader's view: no page scrolls
+sideways, every claims table's verdict column lies inside the article, the nbval marker is nowhere on a page, the
+scorecard is under 5,000 px tall, and equations are typeset by the book's own MathJax with no request leaving the
+loopback server. Screenshots of the scorecard and of one chapter notebook are kept in _build/browser/.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 IGNORED_404 = {"/favicon.ico"}  # Chromium asks for it by itself on a page without an icon link; not the book's link
+SCORECARD_MAX_PX = 5000
 
 # One round trip per page: what the checks need, with images and links resolved by the browser.
 PAGE_JS = """
@@ -32,6 +35,25 @@ return {
   links: Array.from(document.querySelectorAll('a[href]')).map(a => a.href),
   ids: Array.from(document.querySelectorAll('[id], a[name]')).map(e => e.id || e.getAttribute('name')),
   tables: article.querySelectorAll('table').length,
+  pageWidth: document.documentElement.scrollWidth,
+  viewWidth: document.documentElement.clientWidth,
+  pageHeight: document.documentElement.scrollHeight,
+  marker: document.body.innerText.includes('NBVAL_CHECK_OUTPUT'),
+  math: document.querySelectorAll('.math').length,
+  typeset: document.querySelectorAll('mjx-container').length,
+  resources: performance.getEntriesByType('resource').map(e => e.name)
+    .concat(Array.from(document.querySelectorAll('script[src], link[href][rel~=stylesheet]'))
+      .map(e => e.src || e.href)),
+  claimsTables: Array.from(article.querySelectorAll('table.claims-table')).map(t => {
+    const box = article.getBoundingClientRect();
+    const last = Array.from(t.querySelectorAll('tr')).map(r => r.cells[r.cells.length - 1]).filter(c => c);
+    let clipped = false;
+    for (let e = t.parentElement; e && e !== article; e = e.parentElement) {
+      if (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible') { clipped = true; }
+    }
+    return {right: Math.max(...last.map(c => c.getBoundingClientRect().right)), articleRight: box.right,
+            clipped: clipped, rows: last.length};
+  }),
 };
 """
 
@@ -45,6 +67,7 @@ class Page:
     ids: set[str] = field(default_factory=set)
     tables: int = 0
     found_on: str = ""  # the first page that linked here
+    view: dict = field(default_factory=dict)  # widths, height, marker, math, resources, claims tables (PAGE_JS)
 
 
 @dataclass
@@ -87,6 +110,11 @@ def _load(driver, url: str) -> None:
         wait.until(lambda d: d.execute_script("return Array.from(document.images).every(i => i.complete)"))
     except TimeoutException:
         pass  # reported per image by test_every_image_loads
+    try:  # MathJax typesets after the load event: wait for it where the page has math (a miss is reported by a test)
+        wait.until(lambda d: d.execute_script(
+            "return !document.querySelector('.math') || !!document.querySelector('mjx-container')"))
+    except TimeoutException:
+        pass
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +136,8 @@ def crawl(server, driver) -> Crawl:
         data = driver.execute_script(PAGE_JS)
         page.title, page.images, page.links, page.tables = data["title"], data["images"], data["links"], data["tables"]
         page.ids = {i for i in data["ids"] if i}
+        page.view = {k: data[k] for k in ("pageWidth", "viewWidth", "pageHeight", "marker", "math", "typeset",
+                                          "resources", "claimsTables")}
         pages[final] = page
         for link in page.links:
             target = _rel(base, link)
@@ -273,3 +303,42 @@ def test_screenshots(crawl, driver, artefacts):
     ]
     assert shown, "no chapter notebook page with a figure to screenshot"
     _screenshot(driver, crawl.base + shown[0], artefacts / (Path(shown[0]).stem + ".png"))
+
+
+def test_no_page_scrolls_sideways(crawl):
+    wide = [f"{_where(p)}: {p.view['pageWidth']} px wide in a {p.view['viewWidth']} px window"
+            for p in crawl.pages.values() if p.view["pageWidth"] > p.view["viewWidth"] + 1]
+    assert not wide, "pages that scroll sideways:\n" + "\n".join(wide)
+
+
+def test_claims_tables_verdict_column_inside_the_article(crawl):
+    tables = [(p, t) for p in crawl.pages.values() for t in p.view["claimsTables"]]
+    assert tables, "no claims table (table.claims-table) on any page"
+    bad = [f"{_where(p)}: verdict column ends at {t['right']:.0f} px, the article at {t['articleRight']:.0f} px"
+           + (" (in a scrolled box)" if t["clipped"] else "")
+           for p, t in tables if t["right"] > t["articleRight"] + 1 or t["clipped"]]
+    assert not bad, "claims tables cut off:\n" + "\n".join(bad)
+
+
+def test_nbval_marker_is_not_on_any_page(crawl):
+    shown = [_where(p) for p in crawl.pages.values() if p.view["marker"]]
+    assert not shown, "NBVAL_CHECK_OUTPUT is visible:\n" + "\n".join(shown)
+
+
+def test_scorecard_is_short(crawl):
+    page = crawl.pages.get("book/scorecard.html")
+    assert page is not None, "book/scorecard.html was not reached from index.html"
+    assert page.view["pageHeight"] < SCORECARD_MAX_PX, f"scorecard is {page.view['pageHeight']} px tall"
+
+
+def test_equations_render_with_no_network(crawl):
+    """MathJax comes from the book's _static (no CDN; the browser resolves no other host), and typesets."""
+    with_math = [p for p in crawl.pages.values() if p.view["math"]]
+    assert with_math, "no page with an equation (.math)"
+    raw = [f"{_where(p)}: {p.view['math']} equations, none typeset (no mjx-container)"
+           for p in with_math if not p.view["typeset"]]
+    assert not raw, "equations left as raw LaTeX:\n" + "\n".join(raw)
+    external = sorted({r for p in crawl.pages.values() for r in p.view["resources"]
+                       if r and not r.startswith(crawl.base) and not r.startswith(("data:", "blob:"))})
+    assert not external, "requests that leave the book's server:\n" + "\n".join(external)
+    assert any("/_static/mathjax/" in r for p in with_math for r in p.view["resources"]), "MathJax not from _static"

@@ -6,20 +6,28 @@ For one ReLU MLP (He init, full-batch gradient descent on L = 1/(2m)Σ‖f − y
           loss and the loss ½·mean‖y‖² of the zero output (a ReLU net without biases can also fail by dying: its
           output collapses to zero instead of overflowing, which this criterion counts as a failure too),
   η*      the largest constant LR whose run reaches a validation accuracy t within the budget (Iyer et al.),
-the last two by `lr_search.max_lr` (searched in [η_crit, 128·η_crit]), each round one batched ensemble run.
+the last two by `lr_search.max_lr`, each round one batched ensemble run: a coarse log grid on
+[lo_factor·η_crit, 128·η_crit] first (success is not monotone at the low end: a run at a small LR can fail to
+get below the zero output's loss within the budget), then bisection from its smallest LR that trains. λ0 follows the
+chapter on Iyer et al.: with every layer at the same LR, the input layer adds ∝ ‖x‖² = D_in to the NTK beside the
+hidden layers' ∝ d·w, so λ0 ≈ c (D_in + d·w).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
+
+from replicate import claims
 
 from replicate.ensemble import Member, TrainConfig, train_ensemble
 from replicate.lr_search import BracketError, max_lr
 from replicate.models import MLP
 from replicate.papers.catapult import ntk_sharpness
+from replicate.papers.max_initial_lr import analysis
 from replicate.scales import ParameterError, one_of, positive
 
 
@@ -36,10 +44,14 @@ class ThresholdsConfig:
     steps: int
     threshold: float  # validation accuracy that defines η*
     rel_tol: float
+    lo_factor: float  # the coarse grid starts at lo_factor · η_crit
+    coarse_points: int  # LRs of the coarse grid on [lo_factor·η_crit, 128·η_crit] before bisection
+    n_boot: int
 
     def validate(self) -> None:
         one_of("dataset", self.dataset, ("mnist", "fashion-mnist"))
-        for name in ("n_train", "n_val", "pool", "depths", "widths", "min_ratio", "seeds", "steps", "rel_tol"):
+        for name in ("n_train", "n_val", "pool", "depths", "widths", "min_ratio", "seeds", "steps", "rel_tol",
+                     "lo_factor", "coarse_points", "n_boot"):
             positive(name, getattr(self, name))
         if not 0 < self.threshold < 1:
             raise ParameterError(f"threshold must be in (0, 1); got {self.threshold}")
@@ -48,12 +60,15 @@ class ThresholdsConfig:
 
 
 PRESETS = {
-    "smoke": ThresholdsConfig("mnist", 256, 256, 4, (1, 2), (32, 64), 16, 1, 20, 0.2, 1.0),
-    "cpu": ThresholdsConfig("mnist", 512, 1000, 2, (1, 2, 4), (64, 128, 256), 16, 1, 100, 0.4, 0.1),
+    "smoke": ThresholdsConfig("mnist", 256, 256, 4, (1, 2), (32, 64), 16, 1, 20, 0.2, 1.0, 0.125, 6, 50),
+    "cpu": ThresholdsConfig("mnist", 512, 1000, 2, (1, 2, 4), (64, 128, 256), 16, 1, 100, 0.4, 0.1, 0.125, 8, 1000),
+    "gpu": ThresholdsConfig("mnist", 4096, 10000, 2, (1, 2, 4, 8), (128, 256, 512, 1024), 16, 3, 500, 0.8, 0.05,
+                            0.125, 8, 1000),
     "paper": ThresholdsConfig("mnist", 4096, 10000, 1, (1, 2, 4, 8), (256, 512, 1024, 2048), 16, 3, 1000, 0.9,
-                              0.05),
+                              0.05, 0.125, 10, 2000),
 }
-DRY_RUN = {"steps": 1, "n_train": 32, "n_val": 32, "depths": (1,), "widths": (2048,), "seeds": 1, "rel_tol": 1e3}
+DRY_RUN = {"steps": 1, "n_train": 32, "n_val": 32, "depths": (1,), "widths": (2048,), "seeds": 1, "rel_tol": 1e3,
+           "n_boot": 10}
 
 
 def grid(cfg: ThresholdsConfig) -> list[tuple[int, int]]:
@@ -70,7 +85,8 @@ def load(cfg: ThresholdsConfig, seed: int = 0):
 
 
 def _runs(lrs: torch.Tensor, depth: int, width: int, seed: int, data, cfg: ThresholdsConfig) -> pd.DataFrame:
-    """One batched full-batch GD run per LR (same init); per member: converged, best validation accuracy."""
+    """One batched full-batch GD run per LR (same init); per member: converged, best validation accuracy, and
+    final loss / min(initial loss, loss of the zero output) (< 1 ⇔ trained, for a finite run to the end)."""
     X, Y, X_val, Y_val = data
     members = [Member(seed, float(lr)) for lr in lrs]
     train = TrainConfig(steps=cfg.steps, loss="mse", diverge_factor=1e6, eval_every=max(cfg.steps // 10, 1),
@@ -82,25 +98,67 @@ def _runs(lrs: torch.Tensor, depth: int, width: int, seed: int, data, cfg: Thres
     dead = float(0.5 * Y.pow(2).sum(1).mean())
     converged = (~last.diverged) & (last.step == cfg.steps) & (last.loss < l0) & (last.loss < dead)
     best = h[~h.diverged].groupby("member").eval_acc.max().reindex(range(len(members))).fillna(0.0)
-    return pd.DataFrame({"converged": converged.reindex(range(len(members))).fillna(False), "best_acc": best})
+    ratio = (last.loss / np.minimum(l0, dead)).reindex(range(len(members)))
+    return pd.DataFrame({"converged": converged.reindex(range(len(members))).fillna(False), "best_acc": best,
+                         "loss_ratio": ratio})
 
 
 def measure(depth: int, width: int, seed: int, data, cfg: ThresholdsConfig) -> dict:
-    """λ0, η_max and η* of one (depth, width, seed), with their brackets."""
+    """λ0, η_max and η* of one (depth, width, seed), with their brackets (status 'ok', 'nothing trains' on the
+    coarse grid, or 'hi trains'; *_lo: the LR the bisection started from; monotone False also when the coarse grid's
+    successes are not contiguous), and what the runs at lo = lo_factor·η_crit and at η_crit did (*_loss_ratio:
+    final loss / min(initial loss, loss of the zero output), < 1 ⇔ trains; *_best_acc: best validation accuracy)."""
     X, Y, _, _ = data
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         init = MLP(X.shape[1], width, depth, 10, parametrization="sp", bias=False).to(X.dtype)
     lam0 = float(ntk_sharpness(init, X, Y).eigenvalues[0])
     crit = 2 / lam0
-    out = {"lam0": lam0, "eta_crit": crit}
+    lo = cfg.lo_factor * crit
+    at_lo = _runs(torch.tensor([lo, crit]), depth, width, seed, data, cfg)
+    out = {"lam0": lam0, "eta_crit": crit, "lo": lo, "lo_loss_ratio": float(at_lo.loss_ratio.iloc[0]),
+           "lo_best_acc": float(at_lo.best_acc.iloc[0]), "crit_loss_ratio": float(at_lo.loss_ratio.iloc[1]),
+           "crit_best_acc": float(at_lo.best_acc.iloc[1])}
+    hi = crit * 128
+    coarse = torch.tensor(np.geomspace(lo, hi, cfg.coarse_points))
+    first = _runs(coarse, depth, width, seed, data, cfg)
     for name, ok in (("eta_max", lambda r: torch.tensor(r.converged.to_numpy(dtype=bool))),
                      ("eta_star", lambda r: torch.tensor(r.best_acc.to_numpy() >= cfg.threshold))):
-        try:
-            r = max_lr(lambda lrs: ok(_runs(lrs, depth, width, seed, data, cfg)), crit, crit * 128,
-                       rel_tol=cfg.rel_tol)
-            out.update({name: r.value, f"{name}_upper": r.upper, f"{name}_monotone": r.monotone})
-        except BracketError as err:  # [η_crit, 128·η_crit] does not contain the threshold: say so, no value
+        passed = np.flatnonzero(ok(first).numpy())  # a coarse grid first: the search starts where a run trains
+        if not len(passed):
             out.update({name: float("nan"), f"{name}_upper": float("nan"), f"{name}_monotone": False,
-                        f"{name}_status": str(err)})
+                        f"{name}_status": "nothing trains", f"{name}_lo": float("nan")})
+            continue
+        start = float(coarse[passed[0]])
+        try:
+            r = max_lr(lambda lrs: ok(_runs(lrs, depth, width, seed, data, cfg)), start, hi,
+                       rel_tol=cfg.rel_tol, points_per_round=4, rule="majority")
+            out.update({name: r.lower, f"{name}_upper": r.upper, f"{name}_status": "ok", f"{name}_lo": start,
+                        f"{name}_monotone": r.monotone and passed[-1] - passed[0] + 1 == len(passed)})
+        except BracketError:  # the largest LR still trains: η > 128·η_crit
+            out.update({name: float("nan"), f"{name}_upper": float("nan"), f"{name}_monotone": False,
+                        f"{name}_status": "hi trains", f"{name}_lo": start})
     return out
+
+
+def measure_thresholds(table: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict[str, claims.Measurement]:
+    """The claims of `replicate.registry.thresholds` from the per-network table (depth, width, seed, lam0,
+    eta_crit, eta_max, eta_star, *_status): brackets (preconditions), η_max·λ0, η* in the catapult window, the
+    d·w exponent of λ0, and |s + 1| for the slope s of log η* on log λ0."""
+    n = len(table)
+    ok_max, ok_star = table.eta_max_status == "ok", table.eta_star_status == "ok"
+    both = table[ok_max & ok_star]
+    inside = int(((both.eta_star > both.eta_crit) & (both.eta_star <= both.eta_max)).sum())
+    slope = analysis.loglog_slope("lam0", "eta_star")
+    return {
+        "thresholds.eta-max.brackets": claims.fraction(int(ok_max.sum()), n),
+        "thresholds.eta-star.brackets": claims.fraction(int(ok_star.sum()), n),
+        "thresholds.eta-max-lam0": claims.bootstrap((table.eta_max * table.lam0)[ok_max].to_numpy(),
+                                                    lambda v: float(np.exp(np.log(v).mean())), n_boot=n_boot,
+                                                    seed=seed),
+        "thresholds.eta-star-window": claims.fraction(inside, len(both)),
+        "thresholds.lam0-exponent": analysis.config_bootstrap(table, ["lam0"], analysis.power_law_stats("lam0")["p"],
+                                                              n_boot=n_boot, seed=seed),
+        "thresholds.eta-lambda.not-inverse": analysis.config_bootstrap(
+            table[ok_star], ["eta_star", "lam0"], lambda t: abs(slope(t) + 1), n_boot=n_boot, seed=seed),
+    }

@@ -1,0 +1,239 @@
+"""The patch experiment's protocol (official `train_patches.py`): config and presets per scale, the data, the
+nets, the per-epoch metrics and the runs — large_lr (lr_large, ×anneal_factor from epoch `anneal_epoch`),
+small_lr (lr_small fixed), act_noise (lr_small with ActNoise before every ReLU until the anneal).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from replicate import data, ensemble
+from replicate.models import SmallConvNet
+from replicate.scales import ParameterError, one_of, positive
+
+from .data import PATCH_ONLY, PatchConfig, apply_patches, conflict_set, make_patterns, patch_only_set
+from .models import WideResNet, add_act_noise
+
+CIFAR_MEAN = tuple(x / 255.0 for x in (125.3, 123.0, 113.9))
+CIFAR_STD = tuple(x / 255.0 for x in (63.0, 62.1, 66.7))
+SCHEDULES = ("large_lr", "small_lr", "act_noise")
+PATCH_DATASETS = ("cifar-10", "mnist", "fashion-mnist")
+MODELS = ("wrn", "small", "mlp")
+
+# ----------------------------------------------------------------------------------------------------------
+# The patch experiment
+# ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PatchRunConfig:
+    """Notebook `patch`. Epochs are counted from 1; the anneal starts at epoch `anneal_epoch` (official
+    `epoch + 1 >= 30`). SGD + Nesterov. Grey-scale images are copied into `channels` channels so that the patch
+    has the official 7×7×3 = 147 dimensions. model: "wrn" (WRN-depth-widen), "small" (SmallConvNet(widths)),
+    "mlp" (BN MLP with hidden `widths`)."""
+
+    dataset: str
+    model: str
+    n_train: int | None
+    n_test: int | None
+    n_patch_only: int
+    patch_size: int
+    epochs: int
+    anneal_epoch: int
+    seeds: int
+    channels: int = 3
+    widths: tuple[int, ...] = (16, 32)
+    depth: int = 16
+    widen_factor: int = 10
+    batch_size: int = 128
+    lr_large: float = 0.1
+    lr_small: float = 0.004
+    anneal_factor: float = 0.04
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    noise_std: float = 0.4
+    engine: str = "loop"
+
+    def validate(self) -> None:
+        one_of("dataset", self.dataset, PATCH_DATASETS)
+        one_of("model", self.model, MODELS)
+        one_of("engine", self.engine, ("loop", "vmap"))
+        for name in ("n_patch_only", "patch_size", "epochs", "anneal_epoch", "seeds", "widths", "channels",
+                     "batch_size", "lr_large", "lr_small", "anneal_factor", "momentum", "noise_std"):
+            positive(name, getattr(self, name))
+        for name in ("n_train", "n_test"):
+            if getattr(self, name) is not None:
+                positive(name, getattr(self, name))
+        if self.n_train is not None and self.n_train < self.batch_size:
+            raise ParameterError(f"n_train must be >= batch_size; got {self.n_train} < {self.batch_size}")
+        if self.anneal_epoch > self.epochs:
+            raise ParameterError(f"anneal_epoch must be <= epochs; got {self.anneal_epoch} > {self.epochs}")
+
+    def patch(self, channels: int, image_size: int) -> PatchConfig:
+        return PatchConfig(image_size=image_size, channels=channels, patch_size=self.patch_size)
+
+
+PATCH_PRESETS = {
+    "smoke": PatchRunConfig(dataset="mnist", model="mlp", n_train=256, n_test=128, n_patch_only=100,
+                            patch_size=7, epochs=3, anneal_epoch=2, seeds=2, widths=(64, 64)),
+    "cpu": PatchRunConfig(dataset="mnist", model="mlp", n_train=2048, n_test=500, n_patch_only=500,
+                          patch_size=7, epochs=30, anneal_epoch=16, seeds=2, widths=(1024, 1024)),
+    "gpu": PatchRunConfig(dataset="mnist", model="small", n_train=20000, n_test=5000, n_patch_only=1000,
+                          patch_size=7, epochs=60, anneal_epoch=30, seeds=4, widths=(64, 128, 256)),
+    "paper": PatchRunConfig(dataset="cifar-10", model="wrn", n_train=None, n_test=None, n_patch_only=1000,
+                            patch_size=7, epochs=60, anneal_epoch=30, seeds=3),
+}
+PATCH_DRY_RUN = {"n_train": 8, "n_test": 8, "n_patch_only": 8, "batch_size": 8, "epochs": 1, "anneal_epoch": 1,
+                 "seeds": 1}
+
+
+@dataclass(frozen=True)
+class PatchData:
+    """Normalised tensors: the patched training set (and each example's kind), the clean test set, the test set
+    under the same patch rule ('mixed'), the official patch-only set (and its kind: exact or rescaled patch),
+    the conflict set (test images carrying another class's patch, with the patch's labels); `note` says where
+    the images came from."""
+
+    X_train: torch.Tensor
+    y_train: torch.Tensor
+    kind_train: torch.Tensor
+    X_clean: torch.Tensor
+    y_clean: torch.Tensor
+    X_mixed: torch.Tensor
+    y_mixed: torch.Tensor
+    X_patch: torch.Tensor
+    y_patch: torch.Tensor
+    kind_patch: torch.Tensor
+    X_conflict: torch.Tensor
+    y_conflict_patch: torch.Tensor
+    patch: PatchConfig
+    note: str
+
+
+def _load_images(cfg: PatchRunConfig, seed: int, dry_run: bool) -> tuple[data.Dataset, str]:
+    """CIFAR-10 (official normalisation) or MNIST / Fashion-MNIST (28×28, copied into `channels` channels,
+    normalised by the training mean and std). A dry run without the file substitutes random tensors of the data
+    set's shape (and says so); a real run without it fails with the data module's message."""
+    ds, note = data.load_or_stand_in(cfg.dataset, n_train=cfg.n_train, n_test=cfg.n_test, seed=seed,
+                                     dry_run=dry_run)
+    note = note or cfg.dataset
+    if cfg.dataset == "cifar-10":
+        mean, std = torch.tensor(CIFAR_MEAN).view(1, 3, 1, 1), torch.tensor(CIFAR_STD).view(1, 3, 1, 1)
+    else:
+        rep = lambda x: x.expand(-1, cfg.channels, -1, -1).contiguous() if x.shape[1] == 1 else x
+        ds = data.Dataset(ds.name, rep(ds.X_train), ds.y_train, rep(ds.X_test), ds.y_test, ds.num_classes)
+        mean, std = ds.X_train.mean(), ds.X_train.std()
+    return data.Dataset(ds.name, (ds.X_train - mean) / std, ds.y_train, (ds.X_test - mean) / std, ds.y_test,
+                        ds.num_classes), note
+
+
+def patch_data(cfg: PatchRunConfig, seed: int, dry_run: bool = False) -> PatchData:
+    """Images, normalised first and patched second (as the official transforms), all from `seed`."""
+    ds, note = _load_images(cfg, seed, dry_run)
+    pc = cfg.patch(ds.X_train.shape[1], ds.X_train.shape[-1])
+    pc.validate()
+    z, zeta = make_patterns(pc, seed)
+    X_train, kind = apply_patches(ds.X_train, ds.y_train, pc, z, zeta, seed + 1)
+    X_mixed, _ = apply_patches(ds.X_test, ds.y_test, pc, z, zeta, seed + 2)
+    X_patch, y_patch, kind_patch = patch_only_set(cfg.n_patch_only, pc, z, zeta, seed + 3)
+    X_conflict, y_conflict = conflict_set(ds.X_test, ds.y_test, pc, z, zeta, seed + 4)
+    return PatchData(X_train, ds.y_train, kind, ds.X_test, ds.y_test, X_mixed, ds.y_test, X_patch, y_patch,
+                     kind_patch, X_conflict, y_conflict, pc, note)
+
+
+class BNMLP(nn.Module):
+    """flatten → [linear → BN → ReLU] per hidden width → linear (the BN of the official net, without convs)."""
+
+    def __init__(self, in_features: int, num_classes: int, widths: tuple[int, ...]):
+        super().__init__()
+        layers, d = [nn.Flatten()], in_features
+        for w in widths:
+            layers += [nn.Linear(d, w, bias=False), nn.BatchNorm1d(w), nn.ReLU()]
+            d = w
+        self.net = nn.Sequential(*layers, nn.Linear(d, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def make_patch_model(cfg: PatchRunConfig, shape: tuple[int, ...], schedule: str, steps_on: int) -> nn.Module:
+    """The configured net for inputs of `shape` (C, H, W); ActNoise before every ReLU for 'act_noise'."""
+    if cfg.model == "wrn":
+        model = WideResNet(cfg.depth, cfg.widen_factor, 10, shape[0])
+    elif cfg.model == "small":
+        model = SmallConvNet(shape[0], 10, cfg.widths, bn=True)
+    else:
+        model = BNMLP(math.prod(shape), 10, cfg.widths)
+    return add_act_noise(model, cfg.noise_std, steps_on) if schedule == "act_noise" else model
+
+
+@torch.no_grad()
+def _predict(model: nn.Module, X: torch.Tensor, chunk: int = 1000) -> torch.Tensor:
+    """Predicted classes in eval mode (an empty X gives an empty tensor)."""
+    model.eval()
+    preds = [model(X[i:i + chunk]).argmax(-1) for i in range(0, len(X), chunk)]
+    return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
+
+
+@torch.no_grad()
+def _loss(model: nn.Module, X: torch.Tensor, y: torch.Tensor, chunk: int = 1000) -> float:
+    model.eval()
+    return sum(float(F.cross_entropy(model(X[i:i + chunk]), y[i:i + chunk], reduction="sum"))
+               for i in range(0, len(X), chunk)) / len(X)
+
+
+def _acc(pred: torch.Tensor, y: torch.Tensor) -> float:
+    return float((pred == y).float().mean()) if len(y) else math.nan
+
+
+def patch_metrics(model: nn.Module, pd_: PatchData) -> dict[str, float]:
+    """Eval-mode metrics of one net: training loss and accuracy (all, and the patch-only training examples),
+    clean and mixed test accuracy, the official patch accuracy (and its exact / rescaled parts), and on the
+    conflict set the fraction predicting the patch's label and the image's."""
+    tr = _predict(model, pd_.X_train)
+    only = pd_.kind_train == PATCH_ONLY
+    pp = _predict(model, pd_.X_patch)
+    exact = pd_.kind_patch != PATCH_ONLY
+    pc = _predict(model, pd_.X_conflict)
+    return {"train_loss": _loss(model, pd_.X_train, pd_.y_train), "train_acc": _acc(tr, pd_.y_train),
+            "train_patch_only_acc": _acc(tr[only], pd_.y_train[only]),
+            "clean_acc": _acc(_predict(model, pd_.X_clean), pd_.y_clean),
+            "mixed_acc": _acc(_predict(model, pd_.X_mixed), pd_.y_mixed),
+            "patch_acc": _acc(pp, pd_.y_patch), "patch_acc_exact": _acc(pp[exact], pd_.y_patch[exact]),
+            "patch_acc_rescaled": _acc(pp[~exact], pd_.y_patch[~exact]),
+            "conflict_patch_wins": _acc(pc, pd_.y_conflict_patch), "conflict_image_wins": _acc(pc, pd_.y_clean)}
+
+
+def run_patch(cfg: PatchRunConfig, pd_: PatchData, schedule: str, seed: int = 0) -> pd.DataFrame:
+    """Train one schedule for every init seed with `replicate.ensemble`; one row per (seed, epoch) with the LR
+    and `patch_metrics` after the epoch (epoch 0 = init)."""
+    one_of("schedule", schedule, SCHEDULES)
+    spe = len(pd_.X_train) // cfg.batch_size
+    anneal_step = (cfg.anneal_epoch - 1) * spe
+    lr = cfg.lr_large if schedule == "large_lr" else cfg.lr_small
+    factor = cfg.anneal_factor if schedule == "large_lr" else 1.0
+    tc = ensemble.TrainConfig(
+        steps=cfg.epochs * spe, loss="ce", batch_size=cfg.batch_size, momentum=cfg.momentum, nesterov=True,
+        weight_decay=cfg.weight_decay, lr_schedule=lambda t: factor if t >= anneal_step else 1.0,
+        diverge_factor=None, engine=cfg.engine, data_seed=seed, progress=False, log_every=spe)
+
+    def evaluate(t: int, state: ensemble.EnsembleState) -> dict | None:
+        rows = [patch_metrics(state.member_module(i), pd_) for i in range(len(state.loss))]
+        return {k: [r[k] for r in rows] for k in rows[0]}
+
+    shape = tuple(pd_.X_train.shape[1:])
+    members = [ensemble.Member(seed=seed * 1000 + s, lr=lr) for s in range(cfg.seeds)]
+    res = ensemble.train_ensemble(lambda: make_patch_model(cfg, shape, schedule, anneal_step), members,
+                                  pd_.X_train, pd_.y_train, tc, callback=evaluate)
+    h = res.history  # its train_acc is the callback's (eval mode, whole training set), not the batch's
+    out = h[h.step % spe == 0].assign(epoch=lambda d: d.step // spe, seed_idx=lambda d: d.member)
+    out = out.drop(columns=["member", "diverged", "loss"], errors="ignore")
+    out["lr"] = [lr * (factor if (e - 1) * spe >= anneal_step else 1.0) if e > 0 else np.nan for e in out.epoch]
+    return out.assign(schedule=schedule).reset_index(drop=True)

@@ -1,0 +1,171 @@
+"""Fits of η* (and λ1) over (depth, width), each with a bootstrap that resamples seeds within configurations.
+
+Every statistic is a function of the per-configuration means of log y over seeds; `config_bootstrap` redraws the
+seeds of every configuration with replacement (jointly for all columns of a row, so that η* and λ1 of the same
+network stay paired) and recomputes it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+
+from replicate import claims
+
+KEYS = ["depth", "width"]
+
+
+def per_seed_eta_star(trainings: pd.DataFrame) -> pd.DataFrame:
+    """One η* per (condition, depth, width, seed) from the trainings of a majority search: the largest LR the seed
+    passed below its own first failure at or above the search's start (NaN if it failed at every tested LR or
+    passed at every one)."""
+    rows = []
+    for key, g in trainings.sort_values("lr").groupby(["condition", "depth", "width", "seed"]):
+        start = g.lr_start.iloc[0] if "lr_start" in g else math.nan
+        g = g[g.lr >= start] if np.isfinite(start) else g  # a search restarted above a failing lr_lo
+        ok = g.success.to_numpy(bool)
+        lrs = g.lr.to_numpy(float)
+        first_fail = int(np.argmin(ok)) if not ok.all() else len(ok)
+        value = lrs[first_fail - 1] if 0 < first_fail < len(ok) else math.nan
+        rows.append(dict(zip(["condition", "depth", "width", "seed"], key), eta_star=value))
+    return pd.DataFrame(rows)
+
+
+def geometric_means(df: pd.DataFrame, y: str) -> pd.DataFrame:
+    """Per (depth, width): the geometric mean of y over seeds (finite, positive values), d·w and the seed count."""
+    d = df[np.isfinite(df[y]) & (df[y] > 0)]
+    g = d.groupby(KEYS)[y].agg(lambda v: float(np.exp(np.log(v).mean())))
+    return g.rename(y).reset_index().assign(dw=lambda t: t.depth * t.width)
+
+
+def _log_means(groups: list[np.ndarray], keys: list[tuple], columns: list[str]) -> pd.DataFrame:
+    means = np.array([np.log(g).mean(axis=0) for g in groups])
+    out = pd.DataFrame(keys, columns=KEYS).assign(**{c: means[:, i] for i, c in enumerate(columns)})
+    return out.assign(dw=out.depth * out.width)
+
+
+def config_bootstrap(df: pd.DataFrame, columns: list[str], statistic: Callable[[pd.DataFrame], float], *,
+                     n_boot: int, seed: int = 0, level: float = 0.95, note: str = "") -> claims.Measurement:
+    """statistic(table of per-configuration mean log columns, with depth, width, dw) and its percentile interval
+    over `n_boot` resamples of the rows (seeds) within every configuration (with one seed per configuration: of the
+    configurations themselves). Rows with a non-finite or non-positive value are dropped first; fewer than 3
+    configurations: not measured."""
+    ok = np.all([np.isfinite(df[c]) & (df[c] > 0) for c in columns], axis=0)
+    d = df[ok]
+    grouped = list(d.groupby(KEYS))
+    if len(grouped) < 3:
+        return claims.missing(f"{len(grouped)} configuration(s) with a finite value")
+    keys = [k for k, _ in grouped]
+    groups = [g[columns].to_numpy(float) for _, g in grouped]
+    value = float(statistic(_log_means(groups, keys, columns)))
+    rng = np.random.default_rng(seed)
+    single = all(len(g) == 1 for g in groups)  # one seed each: resampling seeds would give no spread at all
+
+    def draw() -> pd.DataFrame:
+        if single:
+            pick = rng.integers(0, len(groups), len(groups))
+            return _log_means([groups[i] for i in pick], [keys[i] for i in pick], columns)
+        return _log_means([g[rng.integers(0, len(g), len(g))] for g in groups], keys, columns)
+
+    boots = [statistic(draw()) for _ in range(n_boot)]
+    boots = np.asarray(boots, dtype=float)
+    boots = boots[np.isfinite(boots)]
+    if not math.isfinite(value) or len(boots) < n_boot // 2:
+        return claims.missing("statistic not finite")
+    lo, hi = np.quantile(boots, [(1 - level) / 2, (1 + level) / 2])
+    return claims.Measurement(value, min(float(lo), value), max(float(hi), value), len(d),
+                              f"bootstrap over {'networks' if single else 'seeds within'} {len(groups)} (d, w), "
+                              f"{n_boot} resamples, {level:.0%}",
+                              note)
+
+
+def _lstsq(t: pd.DataFrame, y: str, xs: list[str]) -> tuple[np.ndarray, float]:
+    A = np.column_stack([np.ones(len(t))] + [np.log(t[x].to_numpy(float)) for x in xs])
+    coef, *_ = np.linalg.lstsq(A, t[y].to_numpy(), rcond=None)
+    resid = t[y].to_numpy() - A @ coef
+    var = t[y].to_numpy().var()
+    return coef, (1 - resid.var() / var) if var > 0 else math.nan
+
+
+def power_law_stats(y: str) -> dict[str, Callable[[pd.DataFrame], float]]:
+    """Statistics of log ȳ = a + p·log(d·w): {'p': p, 'r2': R²}."""
+    return {"p": lambda t: _lstsq(t, y, ["dw"])[0][1], "r2": lambda t: _lstsq(t, y, ["dw"])[1]}
+
+
+def depth_width_stats(y: str) -> dict[str, Callable[[pd.DataFrame], float]]:
+    """Statistics of log ȳ = a + α·log d + β·log w: α, β and α − β (0 ⇔ ȳ is a power of d·w)."""
+    return {"alpha": lambda t: _lstsq(t, y, ["depth", "width"])[0][1],
+            "beta": lambda t: _lstsq(t, y, ["depth", "width"])[0][2],
+            "alpha_minus_beta": lambda t: float(np.subtract(*_lstsq(t, y, ["depth", "width"])[0][1:]))}
+
+
+def worst_equal_product_ratio(y: str) -> Callable[[pd.DataFrame], float]:
+    """max over groups of equal d·w (≥ 2 configurations) of max ȳ / min ȳ (NaN without such a group)."""
+    def stat(t: pd.DataFrame) -> float:
+        spans = [g[y].max() - g[y].min() for _, g in t.groupby("dw") if len(g) >= 2]
+        return float(np.exp(max(spans))) if spans else math.nan
+    return stat
+
+
+def fit_power_law(df: pd.DataFrame, y: str, *, n_boot: int, seed: int = 0) -> dict[str, claims.Measurement]:
+    """p and R² of log ȳ = a + p·log(d·w), and α, β, α − β of log ȳ = a + α log d + β log w, with intervals."""
+    stats = {**power_law_stats(y), **depth_width_stats(y)}
+    return {k: config_bootstrap(df, [y], s, n_boot=n_boot, seed=seed) for k, s in stats.items()}
+
+
+def depth_width_fit(df: pd.DataFrame, y: str) -> dict[str, float]:
+    """Point estimates a, α, β, R² of log ȳ = a + α log d + β log w over the configurations (for plots)."""
+    t = geometric_means(df, y).assign(**{y: lambda m: np.log(m[y])})
+    (a, alpha, beta), r2 = _lstsq(t, y, ["depth", "width"])
+    return {"a": a, "alpha": alpha, "beta": beta, "r2": r2}
+
+
+def equal_product_groups(means: pd.DataFrame, y: str) -> pd.DataFrame:
+    """Groups of configurations sharing d·w (≥ 2): members and max/min of their ȳ."""
+    rows = [{"dw": dw, "networks": ", ".join(f"({r.depth}, {r.width})" for r in g.itertuples()),
+             "ratio": float(g[y].max() / g[y].min())} for dw, g in means.groupby("dw") if len(g) >= 2]
+    return pd.DataFrame(rows, columns=["dw", "networks", "ratio"])
+
+
+def spearman(x: str, y: str) -> Callable[[pd.DataFrame], float]:
+    """Spearman rank correlation of the configuration means of x and y."""
+    return lambda t: float(spearmanr(t[x], t[y]).statistic) if t[x].nunique() > 1 and t[y].nunique() > 1 else math.nan
+
+
+def loglog_slope(x: str, y: str) -> Callable[[pd.DataFrame], float]:
+    """Slope s of log ȳ = c + s·log x̄ over configurations (x, y already mean logs)."""
+    return lambda t: float(np.polyfit(t[x], t[y], 1)[0]) if t[x].nunique() > 1 else math.nan
+
+
+def _dead_columns(trainings: pd.DataFrame) -> list[str]:
+    return sorted((c for c in trainings if c.startswith("dead_")), key=lambda c: int(c.split("_")[1]))
+
+
+def dead_near_eta_star(trainings: pd.DataFrame) -> pd.DataFrame:
+    """Per network and hidden layer: the fraction of dead ReLUs after training (mean over seeds) at η* (the largest
+    majority success, 'below') and at the first majority failure above it ('above')."""
+    rows = []
+    for (cond, d, w), g in trainings.groupby(["condition", "depth", "width"]):
+        for where, lr in (("below", g.eta_star.iloc[0]), ("above", g.first_failure.iloc[0])):
+            at = g[np.isclose(g.lr, lr)] if np.isfinite(lr) else g.iloc[:0]
+            for layer, col in enumerate(_dead_columns(g)[:d], start=1):
+                rows.append({"condition": cond, "depth": d, "width": w, "dw": d * w, "where": where, "layer": layer,
+                             "dead": float(at[col].mean()) if len(at) else math.nan})
+    return pd.DataFrame(rows)
+
+
+def half_dead_lr(trainings: pd.DataFrame) -> pd.DataFrame:
+    """Per network: the smallest tested LR at which, for the majority of seeds, some hidden layer has ≥ 50 % dead
+    ReLUs (NaN if none did), beside η* (majority)."""
+    rows = []
+    for (cond, d, w), g in trainings.groupby(["condition", "depth", "width"]):
+        worst = g[_dead_columns(g)[:d]].max(axis=1) >= 0.5
+        share = worst.groupby(g.lr).mean().sort_index()
+        hit = share[share > 0.5]
+        rows.append({"condition": cond, "depth": d, "width": w, "dw": d * w, "eta_star": g.eta_star.iloc[0],
+                     "half_dead_lr": float(hit.index[0]) if len(hit) else math.nan})
+    return pd.DataFrame(rows)
