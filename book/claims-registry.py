@@ -41,7 +41,8 @@
 #
 # **Preconditions** are claims about our own run rather than about the paper: that the network we train is in the
 # regime the paper describes (for example, that it fits its training set). They are judged the same way and read
-# *met*, *unclear*, *not met* or *not measured*; a claim that needs one is judged only when it is *met*. Otherwise
+# *met*, *unclear*, *not met* or *not measured* (or *not testable at this scale* when it needs another precondition
+# that is not met); a claim that needs one is judged only when it is *met*. Otherwise
 # the claim reads *not testable at this scale*, and the table shows the precondition's own number, so a
 # reader sees why.
 #

@@ -94,7 +94,7 @@ def test_one_table_of_claims_links_notebook_and_registry_and_shows_scales_side_b
                            blocked_by=lambda t: t["blocked_by"].where(t["id"] != "alpha.law.exponent",
                                                                       "alpha.fit.train"))
     html = scorecard.table_html(blocked)
-    assert 'title="needs alpha.fit.train: not met (1.00)">†' in html
+    assert 'title="needs alpha.fit.train: not met (1.000)">†' in html
 
 
 def test_forest_plot_one_panel_per_chapter_and_normalised_bands(tmp_path):

@@ -157,7 +157,9 @@ for (lr_table, group), g in scan.groupby(["lr_table", "group"]):
              markerfacecolor=None if lr_table == "mean_field" else "none",
              color=dict(zip(mup_depth.GROUPS, plots.PALETTE))[group],
              label=f"{group}, {'mean-field' if lr_table == 'mean_field' else 'unit'} LR")
-ax2.set(xscale="log", yscale="log", xlabel=r"width $n$", ylabel="C of the restricted step",
+plots.log_axis(ax2.xaxis)
+plots.log_axis(ax2.yaxis)
+ax2.set(xlabel=r"width $n$", ylabel="C of the restricted step",
         title=f"per-layer-group response, L = {cfg.group_depth}")
 ax2.legend(title="layer group", fontsize="x-small", loc="best")
 plots.save(fig, "width-dependence", figures_dir)

@@ -11,8 +11,9 @@ gives: a value with an interval over seeds or networks, its method and n. `judge
     interval disjoint from [lo, hi]                        → not reproduced
     otherwise (the interval straddles an edge)             → inconclusive
 
-A precondition is judged the same way about our own run and reads met / not met / unclear / not measured;
-a claim runs only when every precondition it requires is *met*.
+A precondition is judged the same way about our own run and reads met / not met / unclear / not measured
+(or not testable, when it needs another precondition that is not met); a claim runs only when every
+precondition it requires is *met*.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from replicate.results import write_table
 from replicate.runtime import provenance
 
 VERDICTS = ("reproduced", "partly", "inconclusive", "not reproduced", "not testable at this scale")
-CHECKS = ("met", "unclear", "not met", "not measured")
+CHECKS = ("met", "unclear", "not met", "not measured", "not testable at this scale")
 KINDS = ("claim", "precondition")
 SOURCES = ("paper", "ours")
 COLORS = {"reproduced": "#1b7837", "partly": "#7fbc41", "inconclusive": "#b8860b", "not reproduced": "#b2182b",
@@ -84,11 +85,11 @@ class Claim:
     def tolerance_text(self) -> str:
         lo, hi = self.tol
         if math.isinf(lo):
-            text = f"≤ {fmt(hi, self.resolution)}"
+            text = f"≤ {hi:g}"
         elif math.isinf(hi):
-            text = f"≥ {fmt(lo, self.resolution)}"
+            text = f"≥ {lo:g}"
         else:
-            text = f"[{fmt(lo, self.resolution)}, {fmt(hi, self.resolution)}]"
+            text = f"[{lo:g}, {hi:g}]"
         return f"{text}{(' ' + self.unit) if self.unit else ''} ({self.source})"
 
 
@@ -207,12 +208,15 @@ class Row:
 
     @property
     def ours(self) -> str:
-        m, r = self.measurement, self.claim.resolution
+        """The page's view of the value and interval: one digit finer than the nbval-checked `show` (the page is
+        not compared across machines), and a value below the resolution in two significant digits."""
+        m, r = self.measurement, self.claim.resolution / 10
         if not m.measured:
             return f"n/a ({m.note})" if m.note else "n/a"
+        page = lambda x: f"{x:.2g}" if x != 0 and abs(x) < r else fmt(x, r)
         if m.ci_low == m.ci_high:
-            return fmt(m.value, r)
-        return f"{fmt(m.value, r)} [{fmt(m.ci_low, r)}, {fmt(m.ci_high, r)}]"
+            return page(m.value)
+        return f"{page(m.value)} [{page(m.ci_low)}, {page(m.ci_high)}]"
 
 
 def fmt(x: float, resolution: float) -> str:
@@ -240,8 +244,8 @@ def verdict(claim: Claim, m: Measurement, blocked: bool = False) -> str:
     check = claim.kind == "precondition"
     if not m.measured:
         return "not measured" if check else "not testable at this scale"
-    if blocked:
-        return "not measured" if check else "not testable at this scale"
+    if blocked:  # a check that itself needs an unmet check cannot be read either
+        return "not testable at this scale"
     if _inside(m.ci_low, m.ci_high, claim.tol):
         return "met" if check else "reproduced"
     if claim.partly is not None and _inside(m.ci_low, m.ci_high, claim.partly):
