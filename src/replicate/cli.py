@@ -446,7 +446,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"replicate: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        return 130
+        # Exit at once: at a normal interpreter shutdown asyncio would print the dead kernel's never-retrieved
+        # task exception (a traceback) after our one line.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
 
 
 if __name__ == "__main__":

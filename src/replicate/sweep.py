@@ -299,4 +299,6 @@ def _in_point_order(table: pd.DataFrame, points: list[dict], keys: list[str], or
         table[ERROR] = np.nan
     if ERROR in table and not with_error and table[ERROR].isna().all():
         table = table.drop(columns=ERROR)
+    if ERROR in table:  # last, whichever point finished first (column order must not depend on timing)
+        table = table[[c for c in table if c != ERROR] + [ERROR]]
     return table.drop(columns=KEY)
