@@ -17,6 +17,7 @@ from replicate.claims import Claim, Registry
 INF = math.inf
 S, P = "li2019.synthetic", "li2019.patch"
 ACC = 0.05  # display step of accuracies: coarser than their seed-to-seed spread in the pilots (~0.01–0.03)
+SPREAD = 0.1  # display step of the synthetic rows whose seeds spread widely (≥ 2 × their seed sd, see `history`)
 
 _regime_fit = "the issue's regime check: the small LR must memorise (fit) its training set before the anneal"
 _noise = ("the large LR's training loss must plateau above the small LR's before the anneal (its gradient noise, "
@@ -44,12 +45,12 @@ REGISTRY = Registry(
               kind="precondition"),
         Claim(f"{S}.large-noise-limited", "synthetic", "large-LR noise prevents fitting the low-noise pattern (Sec. 3)",
               "training loss, large − small, mean over the second half before the anneal", (0.0, INF), "ours",
-              _noise, 0.01, kind="precondition"),
+              _noise, SPREAD, kind="precondition"),
         # ---- synthetic: order ----
         Claim(f"{S}.large-ignores-clustered", "synthetic",
               "large LR ignores the hard-to-fit pattern until the anneal (abstract; Sec. 3)",
               "large LR: max clustered-only test accuracy before the anneal (chance 0.5)", (-INF, 0.6), "ours",
-              "chance + 0.1, the binary analogue of the patch rows' chance + 0.15 (0.25 with chance 0.1)", ACC,
+              "chance + 0.1, the binary analogue of the patch rows' chance + 0.15 (0.25 with chance 0.1)", 0.25,
               requires=SYNTH_REGIME, kind="precondition"),
         Claim(f"{S}.large-learns-clustered-after", "synthetic", "large LR learns it after the anneal (Sec. 3)",
               "large LR: clustered-only test accuracy, min over the last fifth of the steps after the anneal",
@@ -58,7 +59,7 @@ REGISTRY = Registry(
               requires=SYNTH_REGIME, kind="precondition"),
         # ---- synthetic: claims ----
         Claim(f"{S}.gap-mixed", "synthetic", "large-then-annealed LR generalises better (Sec. 3)",
-              "final test accuracy on the training mix, large − small", (0.0, INF), "ours", _sign, 0.01,
+              "final test accuracy on the training mix, large − small", (0.0, INF), "ours", _sign, SPREAD,
               requires=SYNTH_REGIME + SYNTH_ORDER),
         Claim(f"{S}.gap-linear", "synthetic",
               "small LR generalises worse on the easy-to-fit, hard-to-generalise pattern (abstract)",
@@ -105,5 +106,12 @@ REGISTRY = Registry(
              "accuracy takes 4 values (2 classes × 2 signs = 4 distinct points): at η = 0.25 it crossed 0.9 at "
              "step 850 and was back at 0.52 at step 1500, so a crossing is not a fit. Changed, for the calibration "
              "rule and the three synthetic rows that read a fit, to 'stays fitted': the minimum over the last "
-             "fifth of the phase. No tolerance changed."),
+             "fifth of the phase. No tolerance changed.\n"
+             "2026-11-30, display resolutions only (no tolerance, no verdict): `make nbval-portable` moved three "
+             "printed synthetic values (large-noise-limited 0.23 → 0.21, large-ignores-clustered 0.50 → 0.60, "
+             "gap-mixed −0.09 → −0.10) with the same verdicts. Their resolutions were finer than the seed-to-seed "
+             "spread the issue requires them to exceed: seed sd 0.034 (noise-limited) and 0.026 (gap-mixed) at "
+             "step 0.01, so both now show at 0.1 (the 1-2-5 step ≥ 2 sd); the clustered-only test accuracy takes "
+             "a handful of values per net and its max over the pre-anneal steps jumped 0.1 with the reduction "
+             "order, so it shows at 0.25."),
 )
