@@ -11,10 +11,12 @@ process time (time.process_time), 1 thread, the methods interleaved within each 
    single-batch path (first-order graph built once in its constructor, autograd.grad per product).
 2. Time to reach 1e-3 relative error on λ1 (reference: our float64 Lanczos, residual 1e-10). Each
    method runs its own algorithm end to end (set-up included) with the fewest iterations that reach the
-   target, found beforehand from each method's own trace: ours (Lanczos, max_iter), PyHessian
+   target, found beforehand from its own trace for each of 5 start seeds; the timed run is the seed with the
+   median product count (one seed is a draw: a lucky start saves a third of the products). Ours (Lanczos,
+   max_iter; defaults, i.e. the gradient start, and a random start to show what that start buys), PyHessian
    (power iteration, maxIter, tol=0), hessian-eigenthings (Lanczos with reorthogonalisation, which='LA',
-   max_iter), curvlinops HessianLinearOperator + scipy eigsh (ARPACK, tol loosened until the target
-   is just met). Ratios: peer time / ours (> 1: ours faster).
+   max_iter), curvlinops HessianLinearOperator + scipy eigsh (ARPACK, tol loosened until the target is just
+   met). Ratios: peer time / ours (> 1: ours faster).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from torch import nn
 from replicate.losses import cross_entropy
 from replicate.sharpness import curvature_operator, top_eigenvalues
 
-N, D, HIDDEN, CLASSES, TARGET, REPEATS = 1024, 784, 128, 10, 1e-3, 7
+N, D, HIDDEN, CLASSES, TARGET, REPEATS, SEEDS = 1024, 784, 128, 10, 1e-3, 7, 5
 
 
 def make_problem() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
@@ -110,9 +112,9 @@ def curvlinops_solver(mod, model, X, y, seed=0):
     return run
 
 
-def ours_solver(model, X, y, seed=0):
+def ours_solver(model, X, y, seed=0, **kwargs):
     def run(iters: int) -> tuple[float, int]:
-        res = top_eigenvalues(model, cross_entropy, X, y, max_iter=iters, tol=0.0, seed=seed)
+        res = top_eigenvalues(model, cross_entropy, X, y, max_iter=iters, tol=0.0, seed=seed, **kwargs)
         return float(res.eigenvalues[0]), res.n_matvecs
     return run
 
@@ -162,39 +164,34 @@ def main() -> None:
 
     # 2. time to 1e-3 relative error on λ1 --------------------------------------------------------------
     ref = float(top_eigenvalues(model, cross_entropy, X, y, tol=1e-10, dtype=torch.float64).eigenvalues[0])
-    iters = list(range(2, 200))
-    solvers: dict[str, tuple[Callable, object]] = {}
-    run = ours_solver(model, X, y)
-    solvers["ours: Lanczos (default mode)"] = (run, fewest(run, ref, iters))
+    iters, tols = list(range(2, 200)), [1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 1e-4, 1e-6]
+    makers = {"ours: Lanczos (defaults)": (lambda s: ours_solver(model, X, y, s), iters),
+              "ours: Lanczos, random start": (lambda s: ours_solver(model, X, y, s, start="random"), iters)}
     if "pyhessian" in found:
-        run = pyhessian_solver(found["pyhessian"], model, X, y)
-        solvers["PyHessian: power iteration"] = (run, fewest(run, ref, iters))
+        makers["PyHessian: power iteration"] = (lambda s: pyhessian_solver(found["pyhessian"], model, X, y, s), iters)
     if "hessian_eigenthings" in found:
-        run = eigenthings_solver(found["hessian_eigenthings"], model, X, y)
-        solvers["hessian-eigenthings: Lanczos"] = (run, fewest(run, ref, iters))
+        makers["hessian-eigenthings: Lanczos"] = (
+            lambda s: eigenthings_solver(found["hessian_eigenthings"], model, X, y, s), iters)
     if "curvlinops" in found:
-        run = curvlinops_solver(found["curvlinops"], model, X, y)
-        solvers["curvlinops + eigsh"] = (run, fewest(run, ref, [1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 1e-4, 1e-6]))
+        makers["curvlinops + eigsh"] = (lambda s: curvlinops_solver(found["curvlinops"], model, X, y, s), tols)
+    # Products to the target depend on the start vector: per method, the fewest setting for each of SEEDS start
+    # seeds; the timed run is the seed with the median product count (the median time to target).
+    solvers: dict[str, tuple[Callable, object]] = {}
+    counts: dict[str, list[int]] = {}
+    for name, (make, grid) in makers.items():
+        found_settings = [(make(s), fewest(make(s), ref, grid)) for s in range(SEEDS)]
+        counts[name] = [run(setting)[1] for run, setting in found_settings]
+        solvers[name] = found_settings[int(np.argsort(counts[name])[SEEDS // 2])]
     results = {name: run(setting) for name, (run, setting) in solvers.items()}
-    # products to the target depend on the start vector: the same search for seeds 1-4 (not timed)
-    makers = {"ours: Lanczos (default mode)": lambda s: ours_solver(model, X, y, s),
-              "PyHessian: power iteration": lambda s: pyhessian_solver(found["pyhessian"], model, X, y, s),
-              "hessian-eigenthings: Lanczos": lambda s: eigenthings_solver(found["hessian_eigenthings"], model, X, y, s),
-              "curvlinops + eigsh": lambda s: curvlinops_solver(found["curvlinops"], model, X, y, s)}
-    other_seeds = {}
-    for name in solvers:
-        grid = iters if name != "curvlinops + eigsh" else [1e-1, 3e-2, 1e-2, 3e-3, 1e-3, 1e-4, 1e-6]
-        other_seeds[name] = [makers[name](s)(fewest(makers[name](s), ref, grid))[1] for s in range(1, 5)]
     solve_times = interleaved({name: (lambda r, s: lambda: r(s))(run, setting)
                                for name, (run, setting) in solvers.items()})
-    ours = solve_times["ours: Lanczos (default mode)"]
-    print(f"\n2. CPU seconds to |λ − λ_ref| ≤ {TARGET:g}·λ_ref, λ_ref = {ref:.6f} (float64 Lanczos)"
-          "  (ratio: method / ours)")
+    ours = solve_times["ours: Lanczos (defaults)"]
+    print(f"\n2. CPU seconds to |λ − λ_ref| ≤ {TARGET:g}·λ_ref, λ_ref = {ref:.6f} (float64 Lanczos), at the start seed "
+          f"with the median product count of {SEEDS}  (ratio: method / ours)")
     for name, t in solve_times.items():
         lam, count = results[name]
         print(f"  {name:<32}{count:5d} products {t:8.3f} s  rel.err {abs(lam - ref) / ref:7.1e}"
-              f"{t / ours:8.2f}×  (setting {solvers[name][1]}; products for seeds 1-4: {other_seeds[name]})")
-
+              f"{t / ours:8.2f}×  (setting {solvers[name][1]}; products per seed: {counts[name]})")
 
 if __name__ == "__main__":
     main()

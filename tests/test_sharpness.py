@@ -275,6 +275,46 @@ def test_seeded_start_is_reproducible_and_warm_start_is_cheaper():
     assert warm.n_matvecs < a.n_matvecs and rel_err(warm.eigenvalues, a.eigenvalues) <= 1e-8
 
 
+def _diagonal_problem(y_of_x):
+    """A linear model under MSE with H = diag(λ), λ1 = 10 above the rest in [0.1, 5] (X = √n diag(√λ))."""
+    lam = torch.cat([torch.tensor([10.0], dtype=F64), torch.linspace(5.0, 0.1, 49, dtype=F64)])
+    X = math.sqrt(len(lam)) * torch.diag(lam.sqrt())
+    model = nn.Linear(len(lam), 1, bias=False).to(F64)
+    nn.init.zeros_(model.weight)
+    return model, X, y_of_x(X, model), lam
+
+
+def test_gradient_start_finds_an_eigenvector_the_gradient_lacks():
+    # y = (0, 1, …, 1) at w = 0: ∇L = −Xᵀy/n has no component on e1, the top eigenvector. Lanczos from the
+    # gradient alone never leaves e1's orthogonal complement (shown: v0=g); the default ĝ + r̂ finds λ1 = 10.
+    model, X, y, lam = _diagonal_problem(lambda X, m: torch.cat([torch.zeros(1, 1), torch.ones(49, 1)]).to(F64))
+    with curvature_operator(model, mse, X, y) as op:
+        g = op.gradient()
+    assert g[0] == 0 and g.norm() > 0
+    torch.testing.assert_close(g, -(X.T @ y).flatten() / len(X))
+    from_g = top_eigenvalues(model, mse, X, y, v0=g, max_iter=20, tol=1e-8)
+    assert float(from_g.eigenvalues[0]) < 9.0
+    res = top_eigenvalues(model, mse, X, y, max_iter=20, tol=1e-8)
+    assert bool(res.converged[0]) and rel_err(res.eigenvalues, lam[:1]) <= 1e-10
+
+
+def test_gradient_start_at_a_minimum_falls_back_to_a_random_start():
+    model, X, y, lam = _diagonal_problem(lambda X, m: torch.zeros(len(X), 1, dtype=F64))  # w = 0 fits: ∇L = 0
+    res = top_eigenvalues(model, mse, X, y, max_iter=20, tol=1e-8)
+    assert bool(res.converged[0]) and rel_err(res.eigenvalues, lam[:1]) <= 1e-10
+    assert torch.equal(res.eigenvalues, top_eigenvalues(model, mse, X, y, max_iter=20, tol=1e-8,
+                                                        start="random").eigenvalues)
+
+
+def test_gradient_start_needs_fewer_products_on_a_classifier():
+    # the benchmark's observation at test size: an MLP classifier at init, median over start seeds
+    model = mlp(nn.ReLU, h=32, d=20, o=10)
+    X, y = data(n=200, d=20, classes=True)
+    count = lambda **kw: sorted(top_eigenvalues(model, cross_entropy, X, y, seed=s, tol=1e-4, **kw).n_matvecs
+                                for s in range(5))[2]  # noqa: E731
+    assert count() <= count(start="random")
+
+
 def test_tracker_warm_starts_fewer_matvecs_than_cold():
     model = mlp(nn.Tanh, h=16)
     X, y = data(n=40, classes=True)

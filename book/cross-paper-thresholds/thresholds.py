@@ -94,7 +94,6 @@ for ax, title in ((ax1, "threshold"), (ax2, "ratio")):
     ax.legend(title=title, fontsize="x-small", loc="best")
 plots.save(fig, "thresholds", figures_dir)
 plots.headline(fig, "cross-paper-thresholds-headline")
-plt.show()
 
 # %% [markdown]
 # **Figure 1.** Left: the three learning rates of every network against depth × width. Right: η_max and η* in

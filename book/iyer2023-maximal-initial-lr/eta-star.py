@@ -121,7 +121,6 @@ for ax, cond in zip(axes, ("gaussian", "mnist")):
     law_panel(ax, cond)
 plots.save(fig, "eta-star-law", figures_dir)
 plots.headline(fig, "iyer2023-maximal-initial-lr-headline")
-plt.show()
 
 # %% [markdown]
 # **Figure 1.** η* (dots: the largest learning rate at which the majority of three seeds reach $t$; bars up to

@@ -90,9 +90,8 @@ ax2.plot(ns, np.full_like(ns, mup[mup.depth == Ls[-1]].rms_dz.mean()), **plots.P
          label=r"paper: flat in $n$")
 ax2.set(xlabel=r"width $n$", ylabel=r"RMS $\Delta z^{(L)}$", title="μP against width")
 ax2.legend(title="depth L", loc="best")
-plots.headline(fig, "jelassi2023-mup-depth-headline")
 plots.save(fig, "coordinate-check", figures_dir)
-plt.show()
+plots.headline(fig, "jelassi2023-mup-depth-headline")
 
 # %% [markdown]
 # **Figure 1.** Coordinate check under μP, one mnist1d input per network (lines: mean over networks; bands: min–max).

@@ -116,7 +116,6 @@ for ax in axes:
     ax.legend(title="width $n$", fontsize="x-small", loc="best")
 plots.save(fig, "uv-phase-diagram", figures_dir)
 plots.headline(fig, "lewkowycz2020-catapult-headline")
-plt.show()
 
 # %% [markdown]
 # **Figure 2.** The measured phase diagram of the uv model. Shading: the paper's lazy (blue, $\eta\lambda_0 < 2$),

@@ -106,7 +106,6 @@ ax2.set(yscale="log", xlabel=r"step $t$", ylabel=r"$|\,(\|\varphi_t\|^2/\tilde\e
 ax2.legend(fontsize="x-small", loc="best")
 plots.save(fig, "equivalence-exact", figures_dir)
 plots.headline(fig, "li-arora2020-exp-lr-headline")
-plt.show()
 
 # %% [markdown]
 # **Figure 1.** Left: the largest logit difference between the WD run and its ExpLR twin on a fixed probe batch,

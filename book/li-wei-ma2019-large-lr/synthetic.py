@@ -142,7 +142,6 @@ fig.legend(handles, [plots.display_name(t) for t in labels], title="schedule (gr
            loc="outside lower center", ncol=3)
 plots.save(fig, "synthetic-learning-order", figures)
 plots.headline(fig, f"{CHAPTER}-headline")
-plt.show()
 
 # %% [markdown]
 # **Figure 2.** Test accuracy on each pattern alone (fresh examples; chance 0.5) for the large LR annealed at

@@ -143,9 +143,17 @@ def _glue(key: str, value, display: bool = False) -> None:
 
 
 def headline(fig, key: str) -> None:
-    """Mark fig as a chapter's headline figure: glued under `key` (e.g. "iyer2023-maximal-initial-lr-headline")
-    so that the chapter's index page pastes it with ```{glue} key``` and `:doc: <notebook>.ipynb`."""
-    _glue(key, fig)
+    """Show fig as a chapter's headline figure, glued under `key` (e.g. "iyer2023-maximal-initial-lr-headline")
+    so that the chapter's index page pastes it with ```{glue} key``` and `:doc: <notebook>.ipynb`; the cell's
+    plt.show() is then not needed. The glued output is the displayed one: myst-nb writes only displayed images
+    into the build, and a second rendering of the same figure can differ by a few bytes, so a paste of a
+    separately rendered copy named an image file that was never written."""
+    try:
+        from myst_nb import glue
+    except ImportError:  # library-only users: the open figure is shown at the end of the cell as usual
+        return
+    glue(key, fig, display=True)
+    plt.close(fig)
 
 
 def _drawn_tick_labels(axis):

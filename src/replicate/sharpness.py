@@ -57,6 +57,7 @@ BOUNDED_HVP_MODE = {"cpu": "double_backward", "cuda": "forward_over_reverse", "m
 BN_MODES = ("train", "eval")
 METHODS = ("lanczos", "power")
 WHICH = ("largest", "smallest")
+STARTS = ("gradient", "random")
 
 # Modules whose forward depends on model.train()/eval(): with any of these, bn_mode must be given.
 _MODE_DEPENDENT = (nn.modules.batchnorm._NormBase, nn.modules.dropout._DropoutNd)
@@ -127,8 +128,16 @@ class CurvatureOperator:
                        for i in range(0, n, step)]
         self.n_matvecs = 0
         self.fallback_reason: str | None = None
-        with torch.no_grad():
-            self.loss = sum(w * self._loss(self.params, xc, yc) for xc, yc, w in self.chunks).item()
+        if self.hvp_mode == "reuse_graph" and curvature == "hessian":
+            try:  # built now, its forward gives the loss (built lazily otherwise, e.g. after a fallback)
+                self._graph = self._build_graph()
+            except RuntimeError:  # the first product retries, falls back and says why
+                pass
+        if self._graph is not None and curvature == "hessian":
+            self.loss = sum(w * loss for _, _, loss, w in self._graph)
+        else:
+            with torch.no_grad():
+                self.loss = sum(w * self._loss(self.params, xc, yc) for xc, yc, w in self.chunks).item()
         if not math.isfinite(self.loss):
             raise ValueError(f"loss must be finite at the given parameters; got {self.loss}")
 
@@ -182,48 +191,49 @@ class CurvatureOperator:
         return {k: torch.zeros_like(p[k]) if g is None else g for k, g in zip(p, gv)}
 
     # -- reuse_graph: first-order graphs built once, one backward per product ----------------------------
+    # The graphs hang off ONE flat leaf (the parameters as views of it), so that a product takes the flat v and
+    # returns a flat A v from a single autograd call, with no split or concatenation in Python.
     def _build_graph(self) -> list[tuple]:
-        leaves = {k: t.detach().requires_grad_() for k, t in self.params.items()}
+        flat = torch.cat([self.params[k].reshape(-1) for k in self.names]).requires_grad_()
+        leaves = self.unflatten(flat)
         graph = []
         with torch.enable_grad():
             for x, y, w in self.chunks:
                 if self.curvature == "hessian":
-                    g = torch.autograd.grad(self._loss(leaves, x, y), list(leaves.values()), create_graph=True,
-                                            allow_unused=True)
-                    graph.append((leaves, g, w))
+                    loss = self._loss(leaves, x, y)
+                    g = torch.autograd.grad(loss, flat, create_graph=True)[0]
+                    graph.append((flat, g, loss.item(), w))
                 else:
                     out = self._forward(leaves, x)
                     u = torch.zeros_like(out, requires_grad=True)  # Jᵀu is linear in u: ∂⟨Jᵀu, v⟩/∂u = J v
-                    jtu = torch.autograd.grad(out, list(leaves.values()), u, create_graph=True, allow_unused=True)
+                    jtu = torch.autograd.grad(out, flat, u, create_graph=True)[0]
                     o = out.detach().requires_grad_()
                     go = torch.autograd.grad(self.loss_fn(o, y), o, create_graph=True)[0]
-                    graph.append((leaves, out, u, jtu, o, go, w))
+                    graph.append((flat, out, u, jtu, o, go, w))
         return graph
 
-    def _reuse_product(self, v: dict[str, Tensor]) -> Tensor:
+    def _reuse_product(self, v: Tensor) -> Tensor:
         if self._graph is None:
             self._graph = self._build_graph()
         out = None
         for entry in self._graph:
-            leaves, w = entry[0], entry[-1]
+            flat, w = entry[0], entry[-1]
             if self.curvature == "hessian":
-                pairs = [(g, v[k]) for g, k in zip(entry[1], self.names) if g is not None and g.requires_grad]
-                if not pairs:
+                g = entry[1]
+                if not g.requires_grad:  # the loss is linear in θ on this chunk: no curvature
                     continue
-                hv = torch.autograd.grad([g for g, _ in pairs], list(leaves.values()), [t for _, t in pairs],
-                                         retain_graph=True, allow_unused=True)
+                hv = torch.autograd.grad(g, flat, v, retain_graph=True, allow_unused=True)[0]
             else:
                 _, fx, u, jtu, o, go, _ = entry
-                pairs = [(g, v[k]) for g, k in zip(jtu, self.names) if g is not None]
-                jv = torch.autograd.grad([g for g, _ in pairs], u, [t for _, t in pairs], retain_graph=True)[0]
+                jv = torch.autograd.grad(jtu, u, v, retain_graph=True)[0]
                 h_jv = torch.autograd.grad(go, o, jv, retain_graph=True)[0]
-                hv = torch.autograd.grad(fx, list(leaves.values()), h_jv, retain_graph=True, allow_unused=True)
-            flat = torch.cat([torch.zeros(s, dtype=self.dtype, device=self.device) if h is None else h.reshape(-1)
-                              for h, s in zip(hv, self.sizes)])
-            out = (flat if w == 1 else flat.mul_(w)) if out is None else out.add_(flat, alpha=w)
+                hv = torch.autograd.grad(fx, flat, h_jv, retain_graph=True, allow_unused=True)[0]
+            if hv is not None:
+                out = (hv if w == 1 else hv.mul_(w)) if out is None else out.add_(hv, alpha=w)
         return torch.zeros(self.n_params, dtype=self.dtype, device=self.device) if out is None else out
 
-    def _chunked_product(self, v: dict[str, Tensor], mode: str) -> Tensor:
+    def _chunked_product(self, v_flat: Tensor, mode: str) -> Tensor:
+        v = self.unflatten(v_flat)
         fast = {"hessian": self._hvp_func, "gauss_newton": self._gnvp_func}[self.curvature]
         slow = {"hessian": self._hvp_autograd, "gauss_newton": self._gnvp_autograd}[self.curvature]
         product = slow if mode == "double_backward" else fast
@@ -232,7 +242,7 @@ class CurvatureOperator:
             out.add_(self.flatten(product(v, x, y)), alpha=w)
         return out
 
-    def _product(self, v: dict[str, Tensor]) -> Tensor:
+    def _product(self, v: Tensor) -> Tensor:
         while True:
             mode = self.hvp_mode
             try:
@@ -246,13 +256,26 @@ class CurvatureOperator:
                 warnings.warn(f"{self.fallback_reason}; falling back to {self.hvp_mode}", RuntimeWarning,
                               stacklevel=4)
 
+    def gradient(self) -> Tensor:
+        """∇L(θ), flat, of the chunk-weighted mean loss: free under reuse_graph (the Hessian graphs hold it),
+        else one backward per chunk."""
+        total = torch.zeros(self.n_params, dtype=self.dtype, device=self.device)
+        for i, (x, y, w) in enumerate(self.chunks):
+            if self._graph is not None and self.curvature == "hessian":
+                total.add_(self._graph[i][1].detach(), alpha=w)
+            else:  # plain autograd: works for every loss the products accept (torch.func does not)
+                flat = torch.cat([self.params[k].reshape(-1) for k in self.names]).requires_grad_()
+                with torch.enable_grad():
+                    total.add_(torch.autograd.grad(self._loss(self.unflatten(flat), x, y), flat)[0], alpha=w)
+        return total
+
     def release(self) -> None:
         """Drop the graphs kept by hvp_mode='reuse_graph' (done on leaving ``curvature_operator``)."""
         self._graph = None
 
     def __call__(self, v: Tensor) -> Tensor:
         """A v for a flat vector v (model dtype and device); exact chunk-size weighting."""
-        out = self._product(self.unflatten(v.to(self.dtype)))
+        out = self._product(v.to(self.dtype))
         self.n_matvecs += 1
         return out
 
@@ -320,7 +343,7 @@ def _rows(v0: Tensor, n: int, like: Tensor) -> Tensor:
 
 def _start_block(n: int, p: int, v0: Tensor | None, gen: torch.Generator, like: Tensor) -> Tensor:
     """p start vectors (p, n): random Gaussian; v0's rows replace the first ones (p = 1: v0's rows summed)."""
-    V = torch.randn(p, n, generator=gen, dtype=torch.float64).to(like)
+    rows = like.new_empty(0, n)
     if v0 is not None:
         rows = _rows(v0, n, like)
         if p == 1:
@@ -328,8 +351,18 @@ def _start_block(n: int, p: int, v0: Tensor | None, gen: torch.Generator, like: 
         norms = rows.norm(dim=1)
         if not (torch.isfinite(norms).all() and (norms > 0).all()):
             raise ValueError("v0 must be a finite, nonzero vector")
-        V[: min(p, len(rows))] = rows[:p]
-    return V
+    # drawn in float64, so that a float32 and a float64 run start from the same vectors
+    fill = torch.randn(max(p - len(rows), 0), n, generator=gen, dtype=torch.float64).to(like)
+    return torch.cat([rows[:p], fill])
+
+
+def _gradient_start(g: Tensor, gen: torch.Generator, like: Tensor) -> Tensor | None:
+    """ĝ + r̂ (unit gradient plus a unit Gaussian vector), or None (a random start) when g is zero or not finite."""
+    norm = g.norm()
+    if not (torch.isfinite(norm) and norm > 0):
+        return None
+    r = torch.randn(g.numel(), generator=gen, dtype=torch.float64).to(like)
+    return g / norm + r / r.norm()
 
 
 def _orthonormalise(V: Tensor, Q: Tensor, floor: float, gen: torch.Generator, against_q: bool = True) -> Tensor:
@@ -393,13 +426,15 @@ def lanczos(op: Callable[[Tensor], Tensor], n: int, k: int, *, which: str = "lar
         basis[m:m + b] = B
         W = torch.stack([op(q) for q in B])
         Q = basis[:m + b]
-        cols = (Q @ W.T).double().cpu().numpy()  # (m + b, b): the new columns of T = QᵀAQ
+        proj = Q @ W.T  # (m + b, b): the new columns of T = QᵀAQ
+        cols = proj.double().cpu().numpy()
         if not np.isfinite(cols).all():
             raise ValueError("the curvature-vector product is not finite at the given parameters")
         T = np.block([[T, cols[:m]], [cols[:m].T, (cols[m:] + cols[m:].T) / 2]])
-        R = W
-        for _ in range(2):  # classical Gram-Schmidt twice ("CGS2") keeps Q orthonormal to rounding
-            R = R - (R @ Q.T) @ Q
+        # Classical Gram-Schmidt twice ("CGS2") keeps Q orthonormal to rounding; the first pass reuses the
+        # projections QᵀW just made for T (every pass reads the whole basis: 3 reads a step instead of 5).
+        R = torch.addmm(W, proj.T, Q, alpha=-1)
+        R = torch.addmm(R, R @ Q.T, Q, alpha=-1)
         steps += 1
         G = (R @ R.T).double().cpu().numpy()  # Gram matrix of the residual block
         scale = max(scale, float(np.abs(T).max()), float(np.sqrt(np.diag(G).max())))
@@ -475,7 +510,8 @@ def top_eigenvalues(model: nn.Module, loss_fn: LossFn, X: Tensor, y: Tensor, k: 
                     chunk_size: int | None = None, bn_mode: str | None = None,
                     hvp_mode: str = "auto", tol: float | None = None,
                     max_iter: int | None = None, seed: int = 0, v0: Tensor | None = None,
-                    dtype: torch.dtype | None = None, block_size: int | None = None) -> EigenResult:
+                    start: str = "gradient", dtype: torch.dtype | None = None,
+                    block_size: int | None = None) -> EigenResult:
     """The k largest (or smallest) algebraic eigenvalues of the Hessian/Gauss-Newton matrix of the mean loss.
 
     Repeated eigenvalues come back with their multiplicity: Lanczos runs on a block of ``block_size``
@@ -489,11 +525,17 @@ def top_eigenvalues(model: nn.Module, loss_fn: LossFn, X: Tensor, y: Tensor, k: 
     error is then ~ tol²·|θ|²/gap). max_iter: Lanczos basis size = products (default
     min(n_params, max(100, 25·block)); memory max_iter × n_params) or power steps per eigenvalue (default
     1000). seed: the start vectors' generator. v0: warm start (previous eigenvectors: the first rows of
-    the block; with a block of one, their sum). dtype: run on a copy of the model converted to this dtype
+    the block; with a block of one, their sum). start (without v0, for which='largest'): "gradient" starts the
+    first vector at ĝ + r̂, the unit loss gradient plus a unit random vector (the gradient lies mostly in the
+    top eigenspace, Gur-Ari et al. 2018; the random part keeps every eigendirection with probability one, and a
+    zero gradient falls back to a random start). Measured at init, median over 5 seeds: 8 products against 12
+    (benchmarks/sharpness.py), 4–16 against 5–20 on seven MLPs (MSE and CE, 1 and 10 outputs); one 10-class
+    net with random labels took 27 against 25. "random": Gaussian only. dtype: run on a copy of the model converted to this dtype
     (e.g. torch.float64 to validate a float32 model); data follow it. hvp_mode: see the module docstring.
     """
     _check("method", method, METHODS)
     _check("which", which, WHICH)
+    _check("start", start, STARTS)
     if dtype is not None and dtype != next(model.parameters()).dtype:
         model = copy.deepcopy(model).to(dtype)
         X = X.to(dtype) if X.is_floating_point() else X
@@ -515,6 +557,8 @@ def top_eigenvalues(model: nn.Module, loss_fn: LossFn, X: Tensor, y: Tensor, k: 
             max_iter = 1000 if max_iter is None else max_iter
             solve = power_iteration
         gen = torch.Generator().manual_seed(seed)
+        if v0 is None and start == "gradient" and which == "largest":
+            v0 = _gradient_start(op.gradient(), gen, like)
         extra = {"block_size": block_size} if method == "lanczos" else {}
         vals, vecs, res, converged, n_iter, history = solve(op, n, k, which=which, tol=tol, max_iter=max_iter,
                                                             v0=v0, gen=gen, like=like, **extra)
