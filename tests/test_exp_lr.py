@@ -130,7 +130,8 @@ def test_toy_wd_and_normalisation_do_not_converge_but_either_alone_does():
         assert exp_lr.run_toy(cfg, setting)["grad_norm"][-1].max() < 1e-6
 
 
-def test_configs_validate():
+def test_configs_validate(monkeypatch):
+    monkeypatch.setenv("REPLICATE_FORCE", "1")  # the full presets, also where this machine is too small for them
     for presets in (exp_lr.EQUIVALENCE_PRESETS, exp_lr.ACCURACY_PRESETS, exp_lr.TOY_PRESETS):
         for scale in scales.SCALES:
             scales.resolve(presets, scale)
@@ -144,7 +145,8 @@ def test_configs_validate():
         scales.resolve(exp_lr.ACCURACY_PRESETS, "paper", {"widths": (16, 32)})
 
 
-def test_paper_accuracy_preset_follows_the_paper():
+def test_paper_accuracy_preset_follows_the_paper(monkeypatch):
+    monkeypatch.setenv("REPLICATE_FORCE", "1")  # the full presets, also where this machine is too small for them
     cfg = scales.resolve(exp_lr.ACCURACY_PRESETS, "paper")
     assert (cfg.dataset, cfg.model, cfg.widths, cfg.augment) == ("cifar-10", "preresnet32", (16, 32, 64), True)
     assert (cfg.lr, cfg.weight_decay, cfg.momentum, cfg.batch_size) == (0.1, 5e-4, 0.9, 128)

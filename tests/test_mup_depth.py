@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -204,6 +206,8 @@ def test_lr_sweep_point_has_one_row_per_member_and_flags_divergence():
     assert len(out) == len(cfg.lrs("sp")) * cfg.seeds
     assert not out.diverged.iloc[0] and out.diverged.iloc[-1]
     assert out.final_loss.isna().tolist() == out.diverged.tolist()
+    grouped = md.lr_sweep_point(dataclasses.replace(cfg, group=5), "sp", 2, X, Y)  # 34 members in groups of 5
+    pd.testing.assert_frame_equal(grouped, out, rtol=1e-5)
 
 
 # ---- every claim can fail: synthetic tables → measure_* → claims.judge ----------------------------------------

@@ -16,12 +16,13 @@ hidden layers' ∝ d·w, so λ0 ≈ c (D_in + d·w).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import torch
 
-from replicate import claims
+from replicate import claims, memory
 
 from replicate.ensemble import Member, TrainConfig, train_ensemble
 from replicate.lr_search import BracketError, max_lr
@@ -57,6 +58,24 @@ class ThresholdsConfig:
             raise ParameterError(f"threshold must be in (0, 1); got {self.threshold}")
         if not grid(self):
             raise ParameterError("no (depth, width) with width ≥ min_ratio · depth")
+
+    def memory_bytes(self) -> int:
+        """One (depth, width, seed) point at a time, the largest: a round's members (the coarse grid, or the 6 LRs of
+        a bisection round) trained at once on the whole training set and evaluated at once (chunks of up to 4096
+        validation inputs), beside λ0's Lanczos (60 vectors); the data (train and validation) and the loading of the
+        data set."""
+        d, members = (28 // self.pool) ** 2, max(self.coarse_points, 6)
+
+        def point(depth: int, width: int) -> int:
+            params = memory.mlp_params(d, width, depth, 10, bias=False)
+            make = partial(MLP, d, width, depth, 10, bias=False)
+            created, alive = memory.activations(make, (d,)), memory.activations(make, (d,), train=False)
+            return (memory.training_bytes(params, members, self.n_train, created)
+                    + memory.forward_bytes(members, min(self.n_val, 4096), alive)
+                    + memory.curvature_bytes(params, self.n_train, created, max_iter=60))
+
+        data = (self.n_train + self.n_val) * (d + 10) * memory.dtype_bytes("float32")
+        return memory.BASE + memory.dataset_bytes(self.dataset) + data + max(point(*p) for p in grid(self))
 
 
 PRESETS = {

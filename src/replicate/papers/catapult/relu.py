@@ -9,11 +9,14 @@ t_c = round(c_min·steps/c), where every run has moved the same τ = 2·c_min·s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import torch
 
+from replicate import memory
+from replicate.models import MLP
 from replicate.scales import ParameterError, one_of, positive
 
 
@@ -43,6 +46,20 @@ class ReLUConfig:
         missing = set(self.track_factors) - set(self.lr_factors)
         if missing:
             raise ParameterError(f"track_factors must be among lr_factors; {sorted(missing)} are not")
+
+    def memory_bytes(self) -> int:
+        """One (width, seed) point at the largest width: every LR factor's member trained at once, full batch; beside
+        it λ's Lanczos (60 vectors, Gauss-Newton graph on the training set), the tracked members' warm starts and one
+        member's test forward; the data (train and test) and the loading of the data set."""
+        d, width = (28 // self.pool) ** 2, max(self.widths)
+        params = memory.mlp_params(d, width, self.depth, 10, bias=False)
+        make = partial(MLP, d, width, self.depth, 10, "ntk", bias=False)
+        created, alive = memory.activations(make, (d,)), memory.activations(make, (d,), train=False)
+        data = (self.n_train + self.n_test) * (d + 10) + len(self.track_factors) * params
+        return (memory.BASE + memory.dataset_bytes(self.dataset)
+                + memory.training_bytes(params, len(self.lr_factors), self.n_train, created, data)
+                + memory.curvature_bytes(params, self.n_train, created, max_iter=60)
+                + memory.forward_bytes(1, self.n_test, alive))
 
     def physical_step(self, factor: float) -> int:
         """t_c = round(c_min·steps/c): the step at which the run at factor c has moved τ = 2·c_min·steps."""

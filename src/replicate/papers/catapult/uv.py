@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from replicate import memory
 from replicate.scales import ParameterError, positive
 
 PHASES = ("lazy", "catapult", "divergent", "unconverged")
@@ -41,6 +42,15 @@ class UVConfig:
             positive(name, getattr(self, name))
         if self.lr_min >= self.lr_max:
             raise ParameterError(f"lr_min must be < lr_max; got {self.lr_min} and {self.lr_max}")
+
+    def memory_bytes(self) -> int:
+        """`simulate_uv`, one (width, seed) at a time: its float64 (f, λ) trajectories over the LR grid (the
+        per-step lists, their stacked copies, the loss and its temporaries: 8 arrays of (steps + 1) × grid), u and v
+        of the widest n, and the result table (8 columns a row)."""
+        grid = len(self.lr_grid)
+        rows = len(self.widths) * self.seeds * grid
+        return memory.BASE + memory.dtype_bytes("float64") * (8 * (self.steps + 1) * grid + 2 * max(self.widths)
+                                                              + 8 * rows)
 
     @property
     def lr_grid(self) -> np.ndarray:

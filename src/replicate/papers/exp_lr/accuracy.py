@@ -7,7 +7,9 @@ and the exact equivalent of step decay without WD (`schedules.equivalent_lrs`, z
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from replicate import claims, data, schedules
+from replicate import claims, data, memory, schedules
 from replicate.papers.exp_lr.equivalence import _sgd
 from replicate.papers.exp_lr.nets import (ACCURACY_DATASETS, MODELS, augment, batch_order, load_images, make_net,
                                           make_preresnet32)
@@ -58,6 +60,19 @@ class AccuracyConfig:
             raise ParameterError(f"milestones must be fractions of training in (0, 1); got {self.milestones}")
         if self.batch_size > self.n_train:
             raise ParameterError(f"batch_size must be <= n_train ({self.n_train}); got {self.batch_size}")
+
+    def memory_bytes(self) -> int:
+        """One run at a time (`train_schedule`): the network with gradients and momentum, a batch through it, the test
+        forward (chunks of 500), the images (float32: subset, pooled and standardised copies) and the loading of the
+        data set."""
+        c, side, _ = data.STAND_IN_SHAPES[self.dataset]
+        shape = (c, side, side) if self.dataset == "cifar-10" else (c, side // self.downsample, side // self.downsample)
+        make = partial(make_accuracy_net, self, c, 10, seed=0)
+        images = 3 * (self.n_train + self.n_test) * math.prod(shape)
+        return (memory.BASE + memory.dataset_bytes(self.dataset)
+                + memory.forward_bytes(1, 500, memory.activations(make, shape, train=False))
+                + memory.training_bytes(memory.n_params(make), 1, self.batch_size, memory.activations(make, shape),
+                                        images, momentum=True))
 
     @property
     def steps_per_epoch(self) -> int:

@@ -8,13 +8,14 @@ updates, ‖φ_t‖²/η̃_{t−1} = ‖θ_t‖²/(αη) exactly, layer by layer
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from replicate import claims, schedules
+from replicate import claims, memory, schedules
 from replicate.papers.exp_lr.nets import DATASETS, batch_order, make_net, normalised_weights_gap
 from replicate.scales import ParameterError, one_of, positive
 
@@ -51,6 +52,18 @@ class EquivalenceConfig:
             raise ParameterError(f"momentum must be in [0, 1); got {self.momentum}")
         if self.batch_size > self.n_train:
             raise ParameterError(f"batch_size must be <= n_train ({self.n_train}); got {self.batch_size}")
+
+    def memory_bytes(self) -> int:
+        """The float64 part (the larger): the WD run and its two twins (parameters, gradients, momentum; a batch through
+        each, counted as at once), the probe's forward, the images (float32 copies and the float64 one, counted as
+        2 float64 copies) and the loading of the data set."""
+        side = 28 // self.downsample
+        make = partial(make_net, 1, 10, self.widths, seed=0)
+        shape, images = (1, side, side), 2 * (self.n_train + self.n_probe) * side**2
+        return (memory.BASE + memory.dataset_bytes(self.dataset)
+                + memory.training_bytes(memory.n_params(make), 3, self.batch_size, memory.activations(make, shape),
+                                        images, "float64", momentum=True)
+                + memory.forward_bytes(1, self.n_probe, memory.activations(make, shape, train=False), "float64"))
 
 
 EQUIVALENCE_PRESETS = {

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from replicate import claims
+from replicate import claims, memory
 from replicate.scales import one_of, positive
 
 
@@ -27,6 +27,11 @@ class ToyConfig:
     def validate(self) -> None:
         for name in ("starts", "steps", "lr", "weight_decay"):
             positive(name, getattr(self, name))
+
+    def memory_bytes(self) -> int:
+        """`run_toy` of the three settings: float64 trajectories of L, ‖θ‖ and ‖∇F‖ ((steps + 1) × starts each),
+        kept stacked for all three, and the per-step lists of the one running: 12 such arrays."""
+        return memory.BASE + 12 * (self.steps + 1) * self.starts * memory.dtype_bytes("float64")
 
 
 TOY_PRESETS = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from replicate import data, ensemble
+from replicate import data, ensemble, memory
 from replicate.models import SmallConvNet
 from replicate.scales import ParameterError, one_of, positive
 
@@ -75,6 +76,22 @@ class PatchRunConfig:
             raise ParameterError(f"n_train must be >= batch_size; got {self.n_train} < {self.batch_size}")
         if self.anneal_epoch > self.epochs:
             raise ParameterError(f"anneal_epoch must be <= epochs; got {self.anneal_epoch} > {self.epochs}")
+
+    def memory_bytes(self) -> int:
+        """One schedule at a time: its `seeds` members trained at once (Nesterov momentum; the loop engine runs their
+        steps one after the other), one member's evaluation (chunks of 1000), the images (the training set,
+        three test-size sets, the patch-only set; float32, ×2 for the copies made while patching) and the loading of
+        the data set."""
+        _, side, _ = data.STAND_IN_SHAPES[self.dataset]
+        shape = (3 if self.dataset == "cifar-10" else self.channels, side, side)
+        n_train, n_test = (n or full for n, full in zip((self.n_train, self.n_test), memory.SIZES[self.dataset]))
+        make = partial(make_patch_model, self, shape, "large_lr", 1)
+        images = 2 * (n_train + 3 * n_test + self.n_patch_only) * math.prod(shape)
+        return (memory.BASE + memory.dataset_bytes(self.dataset)
+                + memory.forward_bytes(1, 1000, memory.activations(make, shape, train=False))
+                + memory.training_bytes(memory.n_params(make), self.seeds, self.batch_size,
+                                        memory.activations(make, shape), images, momentum=True,
+                                        at_once=1 if self.engine == "loop" else self.seeds))
 
     def patch(self, channels: int, image_size: int) -> PatchConfig:
         return PatchConfig(image_size=image_size, channels=channels, patch_size=self.patch_size)

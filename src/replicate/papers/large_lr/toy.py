@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from replicate import ensemble
+from replicate import ensemble, memory
 from replicate.scales import ParameterError, positive
 
 from .data import COMPONENTS, SynthData, SynthSpec
@@ -63,6 +64,19 @@ class SynthConfig:
                                  f"got {self.mix}")
         if self.batch_size > self.n_train:
             raise ParameterError(f"batch_size must be <= n_train; got {self.batch_size} > {self.n_train}")
+
+    def memory_bytes(self) -> int:
+        """The larger `run_synth` call (the calibration's lr_grid × calib_seeds members, or the main run's seeds)
+        trained at once by the vmap engine on batches of `batch_size`, plus one member's forward over the whole training
+        or test set (the callback evaluates the members one at a time); the data (train, test, the two component-only
+        test sets, ×2 for the per-component copies)."""
+        d = self.d_linear + self.d_cluster
+        make = partial(TwoLayerNet, d, self.width)
+        members = max(len(self.lr_grid) * self.calib_seeds, self.seeds)
+        created, alive = memory.activations(make, (d,)), memory.activations(make, (d,), train=False)
+        data = 2 * (self.n_train + 3 * self.n_test) * (d + 2)
+        return (memory.BASE + memory.forward_bytes(1, max(self.n_train, self.n_test), alive)
+                + memory.training_bytes(memory.n_params(make), members, self.batch_size, created, data))
 
     @property
     def spec(self) -> SynthSpec:

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from replicate import memory
 from replicate.losses import get_loss
 from replicate.models import lr_multipliers
 from replicate.papers.max_initial_lr.protocol import Task, grid, make_model
@@ -63,6 +64,16 @@ class SharpnessConfig:
             raise ParameterError(f"n_sharp must be ≤ n_train ({self.task.n_train}); got {self.n_sharp}")
         if not grid(self.depths, self.widths, self.min_ratio, self.max_dw):
             raise ParameterError("no (depth, width) in the grid")
+
+    def memory_bytes(self) -> int:
+        """One (depth, width, seed) point at a time, the largest: the model, its preconditioned copy φ, and Lanczos
+        (`max_iter` vectors) on the Hessian over the `n_sharp` inputs at once; the task's data."""
+        def point(depth: int, width: int) -> int:
+            params, created, _ = self.task.sizes(depth, width)
+            return 4 * params + memory.curvature_bytes(params, self.n_sharp, created, self.max_iter)
+
+        pairs = grid(self.depths, self.widths, self.min_ratio, self.max_dw)
+        return memory.BASE + self.task.data_bytes() + max(point(d, w) for d, w in pairs)
 
 
 def _from_eta(scale: str, n_sharp: int, max_iter: int, tol: float) -> SharpnessConfig:

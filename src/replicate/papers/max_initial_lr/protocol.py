@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import torch
 
+from replicate import memory
+from replicate.data import STAND_IN_SHAPES
 from replicate.ensemble import Member, TrainConfig, train_ensemble
 from replicate.lr_search import BracketError, max_lr
 from replicate.models import MLP
@@ -52,6 +55,26 @@ class Task:
             raise ParameterError(f"threshold must be in (0, 1); got {self.threshold}")
         if self.lr_hi <= self.lr_lo:
             raise ParameterError(f"lr_hi must be > lr_lo; got {self.lr_hi} and {self.lr_lo}")
+
+    @property
+    def features(self) -> int:
+        """Inputs of the task's MLP: `dim`, or the pixels of a pooled image."""
+        if self.dataset == "gaussian":
+            return self.dim
+        c, h, w = STAND_IN_SHAPES[self.dataset]
+        return c * (h // self.pool) * (w // self.pool)
+
+    def sizes(self, depth: int, width: int) -> tuple[int, int, int]:
+        """Parameters, and elements per example in training and in evaluation (`memory.activations`), of the task's
+        `make_model`."""
+        d, k = self.features, 2 if self.dataset == "gaussian" else 10
+        make = partial(make_model, d, depth, width, k)
+        return (memory.mlp_params(d, width, depth, k), memory.activations(make, (d,)),
+                memory.activations(make, (d,), train=False))
+
+    def data_bytes(self) -> int:
+        """The task's float32 inputs and int64 labels (train and validation) and the loading of its data set."""
+        return (self.n_train + self.n_val) * (4 * self.features + 8) + memory.dataset_bytes(self.dataset)
 
 
 @dataclass(frozen=True)
@@ -106,6 +129,21 @@ class EtaStarConfig:
             one_of("task", c.task, tuple(names))
             one_of("loss", c.loss, LOSSES)
             positive("input_lr_mult", c.input_lr_mult)
+
+    def memory_bytes(self) -> int:
+        """One (condition, depth, width) search at a time, the largest: its first round's (points_per_round + 2) LRs ×
+        `seeds` members trained at once on batches, and evaluated at once (chunks of up to 4096 validation inputs); the
+        data of every task (all loaded together)."""
+        members = (self.points_per_round + 2) * self.seeds
+
+        def point(task: Task, depth: int, width: int) -> int:
+            params, created, alive = task.sizes(depth, width)
+            return (memory.training_bytes(params, members, self.batch_size, created)
+                    + memory.forward_bytes(members, min(task.n_val, 4096), alive))
+
+        pairs = grid(self.depths, self.widths, self.min_ratio, self.max_dw)
+        tasks = {self.task(c.task) for c in self.conditions}
+        return memory.BASE + sum(t.data_bytes() for t in self.tasks) + max(point(t, *p) for t in tasks for p in pairs)
 
 
 def _gaussian(n_train: int, n_val: int, steps: int, eval_every: int, lr_lo: float = 0.03, lr_hi: float = 30.0,

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import torch
 
-from replicate import data
+from replicate import data, memory
 from replicate.ensemble import Member, TrainConfig, train_ensemble
 from replicate.losses import mse
 from replicate.models import MLP, param_groups
@@ -35,6 +36,8 @@ class LRSweepConfig:
     LR sweep: width `width`, depths `depths`, parametrisations `parametrizations`; base LRs η = 2^(k/`lr_per_octave`)
     within `lr_ranges[parametrisation]`; `seeds` seeds; `steps` minibatch SGD steps of `batch_size`; the final
     loss is that on the whole training set. Every width is ≥ `min_ratio` × its depth (the law needs L ≪ n).
+    `group`: members (LR × seed) trained at once, None = a whole sweep point (memory grows with it, the numbers do
+    not: members are independent and share the batch order).
     """
 
     width: int
@@ -59,6 +62,7 @@ class LRSweepConfig:
     min_ratio: int = 32
     bootstrap: int = 2000
     dtype: str = "float64"
+    group: int | None = None
 
     def validate(self) -> None:
         for name in ("width", "depths", "seeds", "steps", "coord_widths", "coord_depths", "n_train", "batch_size",
@@ -80,8 +84,29 @@ class LRSweepConfig:
         if self.width < self.min_ratio * max(self.depths) or min(self.coord_widths) < self.min_ratio * max(
                 self.coord_depths):
             raise ParameterError(f"every width must be ≥ {self.min_ratio} × depth (the law needs L ≪ n)")
+        if self.group is not None:
+            positive("group", self.group)
         if self.dtype not in ("float32", "float64"):
             raise ParameterError(f"dtype must be one of float32, float64; got {self.dtype!r}")
+
+    def memory_bytes(self) -> int:
+        """The larger phase, in `dtype`. LR sweep: one (parametrisation, depth) point at a time, the largest: its LR
+        grid × `seeds` members trained at once at `width` on batches, and evaluated at once (chunks of up to 4096
+        training inputs). Coordinate check: one network at the largest coordinate width and depth on one input
+        (parameters, their initial copy, gradients: within one member's count). Plus the training set."""
+        d = 40 if self.dataset == "mnist1d" else 64
+
+        def train(width: int, depth: int, members: int, batch: int, evaluated: int) -> int:
+            params = memory.mlp_params(d, width, depth, 10, bias=False)
+            make = partial(MLP, d, width, depth, 10, bias=False)
+            return (memory.training_bytes(params, members, batch, memory.activations(make, (d,)), dtype=self.dtype)
+                    + memory.forward_bytes(members, evaluated, memory.activations(make, (d,), False), self.dtype))
+
+        members = max(len(self.lrs(p)) for p in self.parametrizations) * self.seeds
+        members = members if self.group is None else min(members, self.group)
+        sweep = train(self.width, max(self.depths), members, self.batch_size, min(self.n_train, 4096))
+        coord = train(max(self.coord_widths), max(self.coord_depths), 1, 1, 1)
+        return memory.BASE + self.n_train * (d + 10) * memory.dtype_bytes(self.dtype) + max(sweep, coord)
 
     def lrs(self, parametrization: str) -> np.ndarray:
         """The base-LR grid of one parametrisation: powers of 2^(1/lr_per_octave) from lo to hi."""
@@ -100,13 +125,15 @@ LR_SWEEP_PRESETS = {
                          lr_ranges=(("sp", 2**-9, 2**0), ("mup", 2**-2, 2**3), ("depth_mup", 2**0, 2**8)),
                          coord_widths=(256, 512, 1024), coord_depths=(2, 4, 8), coord_seeds=64,
                          coord_parametrizations=("mup", "depth_mup")),
-    "gpu": LRSweepConfig(width=1024, depths=(2, 4, 8, 16, 32), seeds=16, steps=1000, n_train=4000, batch_size=128,
+    # gpu: ~10⁶ member-steps of 2–33 M parameters, ~10¹⁶ FLOP (~10 min on one 80 GB-class GPU by FLOP count, unmeasured);
+    # 32 members at once in float32 (the whole grid × 16 seeds in float64 would need ~6.7 TB)
+    "gpu": LRSweepConfig(width=1024, depths=(2, 4, 8, 16, 32), seeds=4, steps=1000, n_train=4000, batch_size=128,
                          coord_widths=(1024, 2048, 4096), coord_depths=(2, 4, 8, 16, 32), coord_seeds=64,
-                         parametrizations=("sp", "mup"), lr_per_octave=8,
+                         parametrizations=("sp", "mup"), lr_per_octave=2, dtype="float32", group=32,
                          lr_ranges=(("sp", 2**-14, 2**0), ("mup", 2**-8, 2**4), ("depth_mup", 2**-3, 2**8))),
     "paper": LRSweepConfig(width=1024, depths=(2, 4, 8, 16, 32), seeds=8, steps=1000, n_train=4000,
                            batch_size=128, coord_widths=(1024, 2048, 4096), coord_depths=(2, 4, 8, 16, 32),
-                           coord_seeds=32, parametrizations=("sp", "mup"), lr_per_octave=4, dtype="float32",
+                           coord_seeds=32, parametrizations=("sp", "mup"), lr_per_octave=4, dtype="float32", group=32,
                            lr_ranges=(("sp", 2**-14, 2**0), ("mup", 2**-8, 2**4), ("depth_mup", 2**-3, 2**8))),
 }
 LR_SWEEP_DRY_RUN = {"steps": 1, "seeds": 1, "coord_steps": 1, "coord_seeds": 1, "n_train": 128, "batch_size": 64,
@@ -192,13 +219,18 @@ def lr_sweep_point(cfg: LRSweepConfig, parametrization: str, depth: int, X: torc
         finally:
             torch.set_default_dtype(previous)
 
-    res = train_ensemble(network, members, X, Y, train, X_eval=X, y_eval=Y)
-    h = res.history
-    final = h[h.step == cfg.steps].set_index("member").eval_loss if "eval_loss" in h else pd.Series(dtype=float)
+    size = cfg.group or len(members)
+    final, diverged = {}, {}
+    for start in range(0, len(members), size):
+        res = train_ensemble(network, members[start:start + size], X, Y, train, X_eval=X, y_eval=Y)
+        h = res.history
+        last = h[h.step == cfg.steps].set_index("member").eval_loss if "eval_loss" in h else pd.Series(dtype=float)
+        final.update({start + int(i): float(v) for i, v in last.items()})
+        diverged.update({start + i: bool(d) for i, d in enumerate(res.diverged)})
     rows = []
     for i, m in enumerate(members):
-        loss = float(final.get(i, math.nan))
-        bad = bool(res.diverged[i]) or not math.isfinite(loss)
+        loss = final.get(i, math.nan)
+        bad = diverged[i] or not math.isfinite(loss)
         rows.append({"lr": m.lr, "seed": i % cfg.seeds, "final_loss": math.nan if bad else loss, "diverged": bad})
     return pd.DataFrame(rows)
 

@@ -7,12 +7,14 @@ input of `measure.measure_update_size`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import torch
 
-from replicate import fits
+from replicate import fits, memory
+from replicate.models import MLP
 from replicate.papers.mup_depth.network import (GROUPS, LR_TABLES, full_step, full_step_eta_star, gaussian_batch,
                                                 linear_response, make_model, mean_field_table, seed_of)
 from replicate.scales import ParameterError, positive
@@ -66,6 +68,18 @@ class UpdateSizeConfig:
     def pairs(self) -> list[tuple[int, int]]:
         """The (n, L) grid points computed: every pair with L·n² ≤ max_weights."""
         return [(n, d) for n in self.widths for d in self.depths if d * n * n <= self.max_weights]
+
+    def memory_bytes(self) -> int:
+        """One network at a time, the largest of the grid (`pairs`) and of the group scan, in `dtype`: 4 parameter-sized
+        tensors (measured 3.0 on CPU: the parameters, the gradient, the step direction t made from it; at the next
+        network's draw, the last one, the float32 draw and its copy in `dtype`), and 3× what the forward of `batch`
+        inputs creates (`memory.activations`)."""
+        pairs = self.pairs() + [(n, self.group_depth) for n in self.widths
+                                if self.group_depth * n * n <= self.max_weights]
+        params = max(memory.mlp_params(self.in_features, n, depth, 1, bias=False) for n, depth in pairs)
+        n, depth = max(pairs, key=lambda p: p[0] * p[1])  # the most activations
+        created = memory.activations(partial(MLP, self.in_features, n, depth, 1, bias=False), (self.in_features,))
+        return memory.BASE + memory.dtype_bytes(self.dtype) * (4 * params + 3 * self.batch * created)
 
     def seeds_at(self, n: int, depth: int) -> int:
         """Seeds computed at (n, L): `ratio_seeds` at the width ratio's two pairs, else `seeds`."""
