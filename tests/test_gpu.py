@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 GIB = 2**30
 GPU_MEMORY = 80 * GIB  # the gpu presets are sized for one modern GPU (80 GB class)
+CHAPTER_NOTEBOOKS = sorted(p for p in (ROOT / "book").glob("*/*.py") if p.with_suffix(".ipynb").exists())
 
 
 # --- CUDA paths ----------------------------------------------------------------------------------------------------
@@ -88,6 +92,20 @@ def test_replicate_run_device_cuda(tmp_path):
     assert "(GPU cuda" in out.stderr  # the memory estimate is checked against the GPU
 
 
+@cuda
+@pytest.mark.parametrize("text", CHAPTER_NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in CHAPTER_NOTEBOOKS])
+def test_notebook_computes_on_cuda(text, tmp_path):
+    """At smoke with --device cuda, every notebook's run allocates CUDA memory (its provenance records the peak):
+    the data and the networks went to the device. tests/test_device.py checks on any machine that nothing is
+    made on torch's default device instead."""
+    out = subprocess.run([sys.executable, "-m", "replicate.cli", "run", str(text.relative_to(ROOT)), "--scale",
+                          "smoke", "--device", "cuda", "--output", str(tmp_path)], cwd=ROOT, capture_output=True,
+                         text=True, timeout=900, env={**os.environ, "CI": "1"})
+    assert out.returncode == 0, out.stderr[-3000:]
+    record = json.loads((tmp_path / f"{text.stem}.provenance.json").read_text())
+    assert record["device"].startswith("cuda") and record.get("cuda_peak_memory_bytes", 0) > 0, record
+
+
 # --- presets of every notebook (CPU only) --------------------------------------------------------------------------
 
 def notebook_presets(text: Path) -> tuple[dict, dict | None]:
@@ -102,9 +120,6 @@ def notebook_presets(text: Path) -> tuple[dict, dict | None]:
     dry_overrides = getattr(importlib.import_module(f"replicate.papers.{aliases[dry.group(1)]}"), dry.group(2)) \
         if dry else None
     return getattr(module, call.group(2)), dry_overrides
-
-
-CHAPTER_NOTEBOOKS = sorted(p for p in (ROOT / "book").glob("*/*.py") if p.with_suffix(".ipynb").exists())
 
 
 @pytest.mark.parametrize("scale", ["gpu", "paper"])

@@ -43,6 +43,18 @@ def test_two_gaussians_are_balanced_and_not_separable():
     assert bayes == pytest.approx(data.bayes_accuracy(1.5), abs=0.02) and bayes < 0.95
 
 
+def test_task_data_and_sharpness_init_are_drawn_on_the_cpu_whatever_the_default_device():
+    task = protocol.Task("gaussian", "gaussian", 32, 16, 1, 1, 0.5, 0.1, 1.0, dim=3)
+    cfg = curvature.SharpnessConfig(task, "ce", 0.01, 32, (2,), (4,), 1, 100, 1, 20, 1e-3, 10)
+    expected = data.load_task(task, seed=1)
+    X, y, _, _ = expected
+    lam = curvature.sharpness_at_init(2, 4, 3, X, y, cfg)
+    with torch.device("meta"):
+        drawn = data.load_task(task, seed=1, device="cpu")
+        assert curvature.sharpness_at_init(2, 4, 3, X, y, cfg) == lam
+    assert all(a.device.type == "cpu" and torch.equal(a, b) for a, b in zip(drawn, expected))
+
+
 def _toy(n=96, dim=8, seed=0):
     g = torch.Generator().manual_seed(seed)
     X = torch.randn(n, dim, generator=g)

@@ -34,6 +34,16 @@ def test_make_model_is_seeded_and_leaves_global_rng_alone():
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
 
 
+def test_draws_are_made_on_the_cpu_and_moved_to_device():
+    model, (x, y) = md.make_model(4, 16, 2, seed=5), md.gaussian_batch(2, 4, seed=1)
+    with torch.device("meta"):
+        again, (x2, y2) = md.make_model(4, 16, 2, seed=5), md.gaussian_batch(2, 4, seed=1)
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), again.parameters()))
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+    assert all(p.device.type == "meta" for p in md.make_model(4, 16, 2, seed=5, device="meta").parameters())
+    assert all(t.device.type == "meta" for t in md.gaussian_batch(2, 4, seed=1, device="meta"))
+
+
 def test_linear_response_is_the_small_step_limit_of_the_full_step():
     model, x, y, table = _setup()
     c, _ = md.linear_response(model, x, y, table)

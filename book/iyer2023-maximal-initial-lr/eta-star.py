@@ -47,13 +47,13 @@ from replicate.papers import max_initial_lr as mil
 from replicate.papers.max_initial_lr import analysis, measure, protocol
 from replicate.registry.iyer2023 import CHAPTER, REGISTRY
 
-runtime.setup(seed)
+device, _ = runtime.setup(seed)
 plots.style()
 cfg = scales.resolve(mil.ETA_PRESETS, scale, dict(depths=depths, widths=widths, seeds=seeds), dry_run=dry_run,
                      dry_overrides=mil.ETA_DRY_RUN)
 cfg = protocol.dry_tasks(cfg) if dry_run else cfg
 out = runtime.results_dir(results_dir, CHAPTER, scale)
-data = {t.name: mil.load_task(t, seed=seed, dry_run=dry_run) for t in cfg.tasks}
+data = {t.name: mil.load_task(t, seed=seed, dry_run=dry_run, device=device) for t in cfg.tasks}
 labels = {c.name: c.label for c in cfg.conditions}
 pd.DataFrame([{**vars(c), "threshold t": cfg.task(c.task).threshold, "steps": cfg.task(c.task).steps,
                "[lr_lo, lr_hi]": f"[{cfg.task(c.task).lr_lo:g}, {cfg.task(c.task).lr_hi:g}]"} for c in cfg.conditions])

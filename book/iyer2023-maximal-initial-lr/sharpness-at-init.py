@@ -49,12 +49,12 @@ from replicate.papers import max_initial_lr as mil
 from replicate.papers.max_initial_lr import analysis, measure
 from replicate.registry.iyer2023 import CHAPTER, REGISTRY
 
-runtime.setup(seed)
+device, _ = runtime.setup(seed)
 plots.style()
 cfg = scales.resolve(mil.SHARP_PRESETS, scale, dict(depths=depths, widths=widths, seeds=seeds, n_sharp=n_sharp),
                      dry_run=dry_run, dry_overrides=mil.SHARP_DRY_RUN)
 out = runtime.results_dir(results_dir, CHAPTER, scale)
-X, y, _, _ = mil.load_task(cfg.task, seed=seed, dry_run=dry_run)
+X, y, _, _ = mil.load_task(cfg.task, seed=seed, dry_run=dry_run, device=device)
 X, y = X[:cfg.n_sharp], y[:cfg.n_sharp]
 D_in = X.shape[1]
 cfg

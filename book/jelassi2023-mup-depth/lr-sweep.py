@@ -54,7 +54,7 @@ from replicate.papers import mup_depth
 from replicate.registry.jelassi2023 import REGISTRY
 
 CHAPTER = "jelassi2023-mup-depth"
-runtime.setup(seed)
+device, _ = runtime.setup(seed)
 plots.style()
 cfg = scales.resolve(mup_depth.LR_SWEEP_PRESETS, scale, dict(width=width, depths=depths, seeds=seeds, steps=steps,
                                                              coord_seeds=coord_seeds),
@@ -71,7 +71,7 @@ cfg
 # with n, runs at 10⁻⁷ so that it too stays in the linear regime.
 
 # %%
-coord = mup_depth.coordinate_grid(cfg, X, Y, seed=seed)
+coord = mup_depth.coordinate_grid(cfg, X, Y, seed=seed, device=device)
 if not dry_run:
     results.write_table(coord, out / "lr-sweep.coordinate-check.csv")
 ns = np.array(cfg.coord_widths, dtype=float)
@@ -121,7 +121,7 @@ lin.groupby(["width", "depth"]).deviation.agg(["min", "max"]).map(lambda v: f"{v
 # %%
 points = [{"parametrization": p, "depth": d} for p in cfg.parametrizations for d in cfg.depths]
 runs = sweep.run_sweep(points, lambda q: mup_depth.lr_sweep_point(cfg, q["parametrization"], q["depth"], X, Y,
-                                                                  seed=seed),
+                                                                  seed=seed, device=device),
                        None if dry_run else sweep.sweep_path(out, "lr-sweep", cfg, seed=seed, data=(X, Y)),
                        desc="lr sweep", executor=sweep.executor_from(executor, scheduler), on_error="record")
 opt = mup_depth.optimal_lrs(runs.dropna(subset=["lr"]))

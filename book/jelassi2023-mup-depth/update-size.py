@@ -48,7 +48,7 @@ from replicate.papers import mup_depth
 from replicate.registry.jelassi2023 import REGISTRY
 
 CHAPTER = "jelassi2023-mup-depth"
-runtime.setup(seed)
+device, _ = runtime.setup(seed)
 plots.style()
 cfg = scales.resolve(mup_depth.UPDATE_PRESETS, scale, dict(widths=widths, depths=depths, seeds=seeds, batch=batch),
                      dry_run=dry_run, dry_overrides=mup_depth.UPDATE_DRY_RUN)
@@ -69,7 +69,7 @@ mup_depth.mean_field_table(cfg.in_features, 1024, 4)
 # definition of η* matters.
 
 # %%
-lin, full, stars = mup_depth.update_sizes(cfg, seed=seed)
+lin, full, stars = mup_depth.update_sizes(cfg, seed=seed, device=device)
 last = lin[lin.layer == lin.L].reset_index(drop=True)
 if not dry_run:
     results.write_table(lin, out / "update-size.linear.csv")
@@ -145,7 +145,7 @@ mup_depth.width_ratios(lin, cfg, seed=seed).round(3)
 # exponents are the unit ones ± 2 by construction, shown as diagnostics).
 
 # %%
-scan = mup_depth.group_width_scan(cfg, seed=seed)
+scan = mup_depth.group_width_scan(cfg, seed=seed, device=device)
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 3.4), layout="constrained")
 plots.seed_band(ax1, last.rename(columns={"L": "depth L"}), "n", "C", hue="depth L", estimator="mean", log_x=True,
                 log_y=True, marker="o")

@@ -70,7 +70,7 @@ cfg
 # %%
 history = sweep.run_sweep(
     [{"width": w, "seed": seed + s} for w in cfg.widths for s in range(cfg.seeds)],
-    lambda p: catapult.run_relu_seed(cfg, p["width"], p["seed"], *(t.to(runtime.choose_device()) for t in data),
+    lambda p: catapult.run_relu_seed(cfg, p["width"], p["seed"], *(t.to(device) for t in data),
                                      track=(p["width"], p["seed"]) == (max(cfg.widths), seed)).drop(columns=["seed"]),
     None if dry_run else sweep.sweep_path(out, "relu-networks", cfg, seed=seed, data=data), key=("width", "seed"),
     desc="width × seed", executor=sweep.executor_from(executor, scheduler), on_error="record")

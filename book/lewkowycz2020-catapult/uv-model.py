@@ -45,7 +45,7 @@ from replicate.papers import catapult
 from replicate.registry.lewkowycz2020 import REGISTRY
 
 CHAPTER = REGISTRY.chapter
-runtime.setup(seed)
+device, _ = runtime.setup(seed)
 plots.style()
 cfg = scales.resolve(catapult.UV_PRESETS, scale, dict(widths=widths, seeds=seeds, steps=steps),
                      dry_run=dry_run, dry_overrides=catapult.UV_DRY_RUN)
@@ -61,8 +61,8 @@ cfg
 
 # %%
 n_show = 1000 if 1000 in cfg.widths else max(cfg.widths)
-c_show = torch.tensor([0.5, 1.9, 2.5, 3.5, 4.1], dtype=torch.float64)
-u, v = catapult.uv_init(n_show, 1, seed=seed)
+c_show = torch.tensor([0.5, 1.9, 2.5, 3.5, 4.1], dtype=torch.float64, device=device)
+u, v = catapult.uv_init(n_show, 1, seed=seed, device=device)
 f0, lam0 = catapult.uv_f_lambda(u, v)
 show_steps = min(cfg.steps, 60)
 f, lam = catapult.uv_trajectories(f0.expand_as(c_show), lam0.expand_as(c_show), c_show / lam0, n_show, show_steps)
@@ -70,8 +70,8 @@ loss = 0.5 * (f - 1.0) ** 2
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 3.2), layout="constrained")
 for i, c in enumerate(c_show.tolist()):
-    ax1.plot(loss[:, i] / loss[0, i], label=f"{c:g}")
-    ax2.plot(c * lam[:, i] / lam0, label=f"{c:g}")
+    ax1.plot((loss[:, i] / loss[0, i]).cpu(), label=f"{c:g}")
+    ax2.plot((c * lam[:, i] / lam0).cpu(), label=f"{c:g}")
 ax1.set(yscale="log", xlabel=r"step $t$", ylabel=r"loss $L_t/L_0$", title=f"loss, $n = {n_show}$", ylim=(1e-12, 1e8))
 ax2.set(xlabel=r"step $t$", ylabel=r"$\eta\lambda_t$", title="curvature × learning rate", ylim=(0, 5))
 plots.paper_line(ax2, y=2, label=r"$\eta\lambda = 2$")
@@ -91,7 +91,7 @@ plt.show()
 # Every (width, seed, $\eta\lambda_0$) on the grid, run to the end of the budget.
 
 # %%
-df = catapult.simulate_uv(cfg, seed=seed)
+df = catapult.simulate_uv(cfg, seed=seed, device=device)
 bounds = catapult.brackets(df)
 if not dry_run:  # the brackets per (width, seed); the full phase table is regenerated in seconds
     results.write_table(bounds, out / "uv-model.brackets.csv")

@@ -44,7 +44,7 @@ from replicate.papers import exp_lr
 from replicate.registry.li_arora2020 import REGISTRY
 
 CHAPTER = REGISTRY.chapter
-runtime.setup(seed)
+device, _ = runtime.setup(seed)
 plots.style()
 cfg = scales.resolve(exp_lr.ACCURACY_PRESETS, scale, dict(epochs=epochs, seeds=seeds),
                      dry_run=dry_run, dry_overrides=exp_lr.ACCURACY_DRY_RUN)
@@ -52,7 +52,7 @@ out = runtime.results_dir(results_dir, CHAPTER, scale)
 cfg
 
 # %%
-ds, note = exp_lr.load_accuracy_data(cfg, seed=seed, dry_run=dry_run)
+ds, note = exp_lr.load_accuracy_data(cfg, seed=seed, dry_run=dry_run, device=device)
 if note:
     print(note)
 df = pd.concat([exp_lr.train_schedule(ds, cfg, s, exp_lr.arm_seed(seed, s, k))

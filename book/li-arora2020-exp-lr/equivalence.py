@@ -48,7 +48,7 @@ from replicate.papers import exp_lr
 from replicate.registry.li_arora2020 import REGISTRY
 
 CHAPTER = REGISTRY.chapter
-runtime.setup(seed)
+device, _ = runtime.setup(seed)
 plots.style()
 cfg = scales.resolve(exp_lr.EQUIVALENCE_PRESETS, scale,
                      dict(n_train=n_train, exact_steps=exact_steps, long_epochs=long_epochs),
@@ -77,7 +77,7 @@ growth.round(6)
 # ## Exactness over a short horizon (float64) and in float32
 
 # %%
-ds = exp_lr.load_images(cfg.dataset, cfg.n_train, cfg.n_probe, cfg.downsample, seed=seed)
+ds = exp_lr.load_images(cfg.dataset, cfg.n_train, cfg.n_probe, cfg.downsample, seed=seed, device=device)
 common = dict(widths=cfg.widths, num_classes=ds.num_classes, batch_size=cfg.batch_size, lr=cfg.lr,
               weight_decay=cfg.weight_decay, momentum=cfg.momentum, head_std=cfg.head_std, seed=seed)
 exact = exp_lr.run_equivalence(ds.X_train, ds.y_train, ds.X_test, steps=cfg.exact_steps, eps=cfg.exact_eps,

@@ -43,7 +43,7 @@ from replicate.papers import exp_lr
 from replicate.registry.li_arora2020 import REGISTRY
 
 CHAPTER = REGISTRY.chapter
-runtime.setup(seed)
+device, _ = runtime.setup(seed)
 plots.style()
 cfg = scales.resolve(exp_lr.TOY_PRESETS, scale, dict(starts=starts, steps=steps),
                      dry_run=dry_run, dry_overrides=exp_lr.TOY_DRY_RUN)
@@ -51,14 +51,15 @@ out = runtime.results_dir(results_dir, CHAPTER, scale)
 cfg
 
 # %%
-runs = {s: exp_lr.run_toy(cfg, s, seed=seed) for s in exp_lr.TOY_SETTINGS}
+runs = {s: exp_lr.run_toy(cfg, s, seed=seed, device=device) for s in exp_lr.TOY_SETTINGS}
 every = max(cfg.steps // 100, 1)
 frames = []
 for s, r in runs.items():
     t = np.arange(0, cfg.steps + 1, every)
     for k in range(cfg.starts):
-        frames.append(pd.DataFrame({"setting": s, "start": k, "step": t, "grad_norm": r["grad_norm"][t, k].numpy(),
-                                    "loss": r["loss"][t, k].numpy(), "norm": r["norm"][t, k].numpy()}))
+        frames.append(pd.DataFrame({"setting": s, "start": k, "step": t,
+                                    "grad_norm": r["grad_norm"][t, k].cpu().numpy(),
+                                    "loss": r["loss"][t, k].cpu().numpy(), "norm": r["norm"][t, k].cpu().numpy()}))
 df = pd.concat(frames, ignore_index=True)
 if not dry_run:  # median, min and max over starting points per (setting, step)
     summary = df.groupby(["setting", "step"])[["grad_norm", "loss", "norm"]].agg(["median", "min", "max"])

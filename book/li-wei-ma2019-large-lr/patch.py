@@ -49,7 +49,7 @@ from replicate.papers import large_lr
 from replicate.registry.li_wei_ma2019 import REGISTRY
 
 CHAPTER = REGISTRY.chapter
-runtime.setup(seed)
+device, _ = runtime.setup(seed)
 plots.style()
 cfg = scales.resolve(large_lr.PATCH_PRESETS, scale,
                      dict(n_train=n_train, epochs=epochs, anneal_epoch=anneal_epoch, seeds=seeds),
@@ -65,7 +65,7 @@ cfg
 # the conflict set, and the measured mix of the training set and of the patch-only test set.
 
 # %%
-pdata = large_lr.patch_data(cfg, seed=seed, dry_run=dry_run)
+pdata = large_lr.patch_data(cfg, seed=seed, dry_run=dry_run, device=device)
 pc = pdata.patch
 print(f"images: {pdata.note}; patch {pc.patch_size}×{pc.patch_size}×{pc.channels} at rows/cols "
       f"{pc.start}..{pc.start + pc.patch_size - 1} of {pc.image_size}")
@@ -75,16 +75,17 @@ fig, axes = plt.subplots(1, 4, figsize=(7, 2.2), layout="constrained")
 for ax, k in zip(axes[:3], large_lr.KINDS):
     idx = (pdata.kind_train == k).nonzero()
     if len(idx):
-        show(ax, pdata.X_train[int(idx[0])])
+        show(ax, pdata.X_train[int(idx[0])].cpu())
     ax.set(title=f"{large_lr.KINDS[k]} (y = {int(pdata.y_train[int(idx[0])]) if len(idx) else '–'})",
            xticks=[], yticks=[])
-show(axes[3], pdata.X_conflict[0])
+show(axes[3], pdata.X_conflict[0].cpu())
 axes[3].set(title=f"conflict: image {int(pdata.y_clean[0])}, patch {int(pdata.y_conflict_patch[0])}",
             xticks=[], yticks=[])
 plots.save(fig, "patch-examples", figures)
 plt.show()
-pd.DataFrame({"training set": pd.Series(pdata.kind_train.numpy()).map(large_lr.KINDS).value_counts(normalize=True),
-              "patch-only test set": pd.Series(pdata.kind_patch.numpy()).map(
+pd.DataFrame({"training set": pd.Series(pdata.kind_train.cpu().numpy()).map(large_lr.KINDS).value_counts(
+                  normalize=True),
+              "patch-only test set": pd.Series(pdata.kind_patch.cpu().numpy()).map(
                   {large_lr.PATCHED: "exact patch", large_lr.PATCH_ONLY: "rescaled patch"}).value_counts(
                   normalize=True)}).round(3)
 

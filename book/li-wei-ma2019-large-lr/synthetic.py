@@ -50,14 +50,14 @@ from replicate.papers import large_lr
 from replicate.registry.li_wei_ma2019 import REGISTRY
 
 CHAPTER = REGISTRY.chapter
-runtime.setup(seed)
+device, _ = runtime.setup(seed)
 plots.style()
 cfg = scales.resolve(large_lr.SYNTH_PRESETS, scale,
                      dict(n_train=n_train, steps=steps, seeds=seeds, lr_small=lr_small, lr_large=lr_large),
                      dry_run=dry_run, dry_overrides=large_lr.SYNTH_DRY_RUN)
 out = runtime.results_dir(results_dir, CHAPTER, scale)
 figures = None if dry_run else figures_dir  # a dry run writes nothing
-sd = large_lr.synth_data(cfg.spec, cfg.n_train, cfg.n_test, seed=seed)
+sd = large_lr.synth_data(cfg.spec, cfg.n_train, cfg.n_test, seed=seed, device=device)
 cfg
 
 # %% [markdown]

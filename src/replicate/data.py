@@ -24,7 +24,7 @@ import numpy as np
 import pooch
 import torch
 
-from replicate.runtime import show_progress
+from replicate.runtime import on_cpu, show_progress
 from replicate.scales import ParameterError
 
 IDX_FILES = {
@@ -194,6 +194,7 @@ def load_mnist1d() -> Dataset:
                    torch.tensor(d["x_test"], dtype=torch.float32), torch.tensor(d["y_test"], dtype=torch.int64), 10)
 
 
+@on_cpu
 def load(name: str, *, n_train: int | None = None, n_test: int | None = None, classes: tuple[int, ...] | None = None,
          seed: int = 0, root=None, download: bool | None = None) -> Dataset:
     """A data set by name, optionally restricted to some classes and to seeded random subsets."""
@@ -210,6 +211,7 @@ def load(name: str, *, n_train: int | None = None, n_test: int | None = None, cl
     return subset(ds, n_train=n_train, n_test=n_test, classes=classes, seed=seed)
 
 
+@on_cpu
 def subset(ds: Dataset, *, n_train: int | None = None, n_test: int | None = None,
            classes: tuple[int, ...] | None = None, seed: int = 0) -> Dataset:
     """Keep `classes` (relabelled 0..k-1 in the given order) and seeded random n_train / n_test samples."""
@@ -252,6 +254,7 @@ def mlp_inputs(x: torch.Tensor, pool: int = 1) -> torch.Tensor:
 STAND_IN_SHAPES = {"cifar-10": (3, 32, 32), "mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28)}
 
 
+@on_cpu
 def load_or_stand_in(name: str, *, n_train: int | None = None, n_test: int | None = None, seed: int = 0,
                      dry_run: bool = False) -> tuple[Dataset, str]:
     """`load(name, …)` and a note ("" for the real data). In a dry run only, a missing or corrupt file is replaced by

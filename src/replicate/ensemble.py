@@ -135,8 +135,9 @@ def choose_engine(engine: str, model: nn.Module, device: torch.device) -> str:
 
 
 def _init_model(make_model: Callable[[], nn.Module], seed: int, like: torch.Tensor) -> nn.Module:
-    """make_model() under torch.manual_seed(seed), leaving the global generator as it was."""
-    with torch.random.fork_rng(devices=[]):
+    """make_model() on the CPU under torch.manual_seed(seed), leaving the global generator as it was, then moved to
+    like's device: a seed gives the same initial network on every device."""
+    with torch.random.fork_rng(devices=[]), torch.device("cpu"):
         torch.manual_seed(seed)
         model = make_model()
     return model.to(device=like.device, dtype=like.dtype)
@@ -295,7 +296,7 @@ def _batch_indices(n: int, batch_size: int | None, steps: int, seed: int):
     per_epoch = n // batch_size
     for t in range(steps + 1):
         if t % per_epoch == 0:
-            perm = torch.randperm(n, generator=gen)
+            perm = torch.randperm(n, generator=gen, device="cpu")
         k = t % per_epoch
         yield perm[k * batch_size:(k + 1) * batch_size]
 
@@ -346,7 +347,7 @@ def train_ensemble(
         models, members, loss_fn, cfg)
     E = len(members)
     diverged = torch.zeros(E, dtype=torch.bool, device=X.device)
-    diverged_step = torch.full((E,), -1, dtype=torch.long)
+    diverged_step = torch.full((E,), -1, dtype=torch.long, device="cpu")
     loss0, records = None, []
     bar = tqdm(total=cfg.steps, disable=not (cfg.progress and show_progress()), desc="train_ensemble")
     for t, idx in enumerate(_batch_indices(len(X), cfg.batch_size, cfg.steps, cfg.data_seed)):

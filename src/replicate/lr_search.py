@@ -65,14 +65,14 @@ class MaxLRResult:
 
 def _aggregate(outcome: torch.Tensor, n_lrs: int) -> torch.Tensor:
     """(n_lrs,) or (n_lrs, n_seeds) bool → (n_lrs, n_seeds) bool, checked."""
-    outcome = torch.as_tensor(outcome)
+    outcome = torch.as_tensor(outcome, device="cpu")
     if outcome.dtype != torch.bool:
         raise ValueError(f"succeeds must return a bool tensor; got dtype {outcome.dtype}")
     if outcome.dim() == 1:
         outcome = outcome[:, None]
     if outcome.dim() != 2 or outcome.shape[0] != n_lrs:
         raise ValueError(f"succeeds must return shape ({n_lrs},) or ({n_lrs}, n_seeds); got {tuple(outcome.shape)}")
-    return outcome.cpu()
+    return outcome
 
 
 def _decide(per_seed: np.ndarray, rule: str) -> np.ndarray:
@@ -122,7 +122,7 @@ def max_lr(
     lrs_seen, outcomes, rounds_seen = [], [], []
     lrs = np.geomspace(lo, hi, points_per_round + 2)
     for rnd in range(max_rounds):
-        per_seed = _aggregate(succeeds(torch.tensor(lrs, dtype=dtype)), len(lrs)).numpy()
+        per_seed = _aggregate(succeeds(torch.tensor(lrs, dtype=dtype, device="cpu")), len(lrs)).numpy()
         if outcomes and per_seed.shape[1] != len(outcomes[0]):
             raise ValueError("succeeds must return the same number of seeds in every round")
         lrs_seen += list(lrs)

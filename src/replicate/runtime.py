@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,17 @@ def seed_everything(seed: int) -> torch.Generator:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+
+def on_cpu(fn: Callable) -> Callable:
+    """Run `fn` with new tensors made on the CPU, whatever torch's default device. Data and initial weights are
+    drawn there from CPU generators, so one seed gives the same numbers on every device; the caller moves them
+    to the device it computes on."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with torch.device("cpu"):
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 def choose_device(name: str | None = None) -> torch.device:
@@ -141,9 +153,12 @@ def git_state(path: str | os.PathLike | None = None) -> dict[str, object]:
 def provenance(overrides: Mapping[str, object] | None = None,
                files: Sequence[str | os.PathLike] = ()) -> dict[str, object]:
     """What produced a results file: commit (+ dirty), the non-None parameter overrides, environment(),
-    wall time since setup(), and the sha256 of each of `files`."""
+    wall time since setup(), the peak CUDA memory the process allocated (when it used CUDA: what a GPU run
+    needed, beside the config's estimate), and the sha256 of each of `files`."""
     import hashlib
 
+    used_cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
     return {**git_state(), "overrides": {k: v for k, v in (overrides or {}).items() if v is not None},
             **environment(), "wall_time_s": round(time.time() - _STARTED, 1),
+            **({"cuda_peak_memory_bytes": torch.cuda.max_memory_allocated()} if used_cuda else {}),
             "files": {Path(f).name: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files}}

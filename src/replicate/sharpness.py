@@ -352,7 +352,7 @@ def _start_block(n: int, p: int, v0: Tensor | None, gen: torch.Generator, like: 
         if not (torch.isfinite(norms).all() and (norms > 0).all()):
             raise ValueError("v0 must be a finite, nonzero vector")
     # drawn in float64, so that a float32 and a float64 run start from the same vectors
-    fill = torch.randn(max(p - len(rows), 0), n, generator=gen, dtype=torch.float64).to(like)
+    fill = torch.randn(max(p - len(rows), 0), n, generator=gen, dtype=torch.float64, device="cpu").to(like)
     return torch.cat([rows[:p], fill])
 
 
@@ -361,7 +361,7 @@ def _gradient_start(g: Tensor, gen: torch.Generator, like: Tensor) -> Tensor | N
     norm = g.norm()
     if not (torch.isfinite(norm) and norm > 0):
         return None
-    r = torch.randn(g.numel(), generator=gen, dtype=torch.float64).to(like)
+    r = torch.randn(g.numel(), generator=gen, dtype=torch.float64, device="cpu").to(like)
     return g / norm + r / r.norm()
 
 
@@ -388,7 +388,7 @@ def _orthonormalise(V: Tensor, Q: Tensor, floor: float, gen: torch.Generator, ag
             if norm > floor:
                 out.append(v / norm)
                 break
-            v = torch.randn(n, generator=gen, dtype=torch.float64).to(V)
+            v = torch.randn(n, generator=gen, dtype=torch.float64, device="cpu").to(V)
             floor = 0.0 if attempt else floor  # a random vector: any nonzero remainder is a direction
     return torch.stack(out) if out else V[:0]
 
@@ -493,7 +493,7 @@ def power_iteration(op: Callable[[Tensor], Tensor], n: int, k: int, *, which: st
         return lam, Y, res, ok
 
     def start(count: int) -> Tensor:
-        V = torch.randn(count, n, generator=gen, dtype=torch.float64).to(like)
+        V = torch.randn(count, n, generator=gen, dtype=torch.float64, device="cpu").to(like)
         if rows is not None:
             V[: len(rows)] = rows[:count]
         return V

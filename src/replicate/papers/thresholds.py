@@ -128,21 +128,21 @@ def measure(depth: int, width: int, seed: int, data, cfg: ThresholdsConfig) -> d
     successes are not contiguous), and what the runs at lo = lo_factor·η_crit and at η_crit did (*_loss_ratio:
     final loss / min(initial loss, loss of the zero output), < 1 ⇔ trains; *_best_acc: best validation accuracy)."""
     X, Y, _, _ = data
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch.device("cpu"):  # the same init on every device
         torch.manual_seed(seed)
-        init = MLP(X.shape[1], width, depth, 10, parametrization="sp", bias=False).to(X.dtype)
+        init = MLP(X.shape[1], width, depth, 10, parametrization="sp", bias=False).to(X)
     lam0 = float(ntk_sharpness(init, X, Y).eigenvalues[0])
     crit = 2 / lam0
     lo = cfg.lo_factor * crit
-    at_lo = _runs(torch.tensor([lo, crit]), depth, width, seed, data, cfg)
+    at_lo = _runs(torch.tensor([lo, crit], device="cpu"), depth, width, seed, data, cfg)
     out = {"lam0": lam0, "eta_crit": crit, "lo": lo, "lo_loss_ratio": float(at_lo.loss_ratio.iloc[0]),
            "lo_best_acc": float(at_lo.best_acc.iloc[0]), "crit_loss_ratio": float(at_lo.loss_ratio.iloc[1]),
            "crit_best_acc": float(at_lo.best_acc.iloc[1])}
     hi = crit * 128
-    coarse = torch.tensor(np.geomspace(lo, hi, cfg.coarse_points))
+    coarse = torch.tensor(np.geomspace(lo, hi, cfg.coarse_points), device="cpu")
     first = _runs(coarse, depth, width, seed, data, cfg)
-    for name, ok in (("eta_max", lambda r: torch.tensor(r.converged.to_numpy(dtype=bool))),
-                     ("eta_star", lambda r: torch.tensor(r.best_acc.to_numpy() >= cfg.threshold))):
+    for name, ok in (("eta_max", lambda r: torch.from_numpy(r.converged.to_numpy(dtype=bool))),
+                     ("eta_star", lambda r: torch.from_numpy(r.best_acc.to_numpy() >= cfg.threshold))):
         passed = np.flatnonzero(ok(first).numpy())  # a coarse grid first: the search starts where a run trains
         if not len(passed):
             out.update({name: float("nan"), f"{name}_upper": float("nan"), f"{name}_monotone": False,

@@ -119,9 +119,9 @@ def run_relu_seed(cfg: ReLUConfig, width: int, seed: int, X, Y, X_test, Y_test, 
     from replicate.losses import accuracy
 
     make = relu_model_factory(width, cfg.depth, X.shape[1], Y.shape[1])
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch.device("cpu"):  # the same init on every device
         torch.manual_seed(seed)
-        init = make().to(X.dtype)
+        init = make().to(X)
     lam0 = float(ntk_sharpness(init, X, Y).eigenvalues[0])
     members = [Member(seed, c * 2 / lam0) for c in cfg.lr_factors]
     tracked = [i for i, c in enumerate(cfg.lr_factors) if track and c in cfg.track_factors]
@@ -130,8 +130,8 @@ def run_relu_seed(cfg: ReLUConfig, width: int, seed: int, X, Y, X_test, Y_test, 
     warm: dict[int, torch.Tensor] = {}
 
     def callback(step, state):
-        lam = torch.full((len(members),), float("nan"))
-        acc = torch.full((len(members),), float("nan"))
+        lam = torch.full((len(members),), float("nan"), device="cpu")
+        acc = torch.full((len(members),), float("nan"), device="cpu")
         for i in range(len(members)):
             if bool(state.diverged[i]):
                 continue

@@ -68,10 +68,13 @@ UV_PRESETS = {
 UV_DRY_RUN = {"steps": 1}
 
 
-def uv_init(n: int, members: int, seed: int, dtype=torch.float64) -> tuple[torch.Tensor, torch.Tensor]:
-    """u, v of shape (members, n), entries N(0, 1), from a seeded generator."""
+def uv_init(n: int, members: int, seed: int, dtype=torch.float64, *, device: torch.device | str = "cpu"
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """u, v of shape (members, n), entries N(0, 1), drawn on the CPU from a seeded generator, on `device`."""
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(members, n, generator=g, dtype=dtype), torch.randn(members, n, generator=g, dtype=dtype)
+    u = torch.randn(members, n, generator=g, dtype=dtype, device="cpu")
+    v = torch.randn(members, n, generator=g, dtype=dtype, device="cpu")
+    return u.to(device), v.to(device)
 
 
 def uv_f_lambda(u: torch.Tensor, v: torch.Tensor, x: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,13 +118,13 @@ def classify_phases(loss: torch.Tensor, converged_ratio: float = 1e-3) -> list[s
             for d, c, r in zip(diverged.tolist(), converged.tolist(), rose.tolist())]
 
 
-def simulate_uv(cfg: UVConfig, seed: int = 0) -> pd.DataFrame:
-    """One row per (width, seed, ηλ0): phase, peak loss / L0, η·λ_final, λ_final/λ0."""
-    grid = torch.tensor(cfg.lr_grid, dtype=torch.float64)
+def simulate_uv(cfg: UVConfig, seed: int = 0, *, device: torch.device | str = "cpu") -> pd.DataFrame:
+    """One row per (width, seed, ηλ0), computed on `device`: phase, peak loss / L0, η·λ_final, λ_final/λ0."""
+    grid = torch.tensor(cfg.lr_grid, dtype=torch.float64, device=device)
     rows = []
     for n in cfg.widths:
         for s in range(cfg.seeds):
-            u, v = uv_init(n, 1, seed=seed * 1_000_003 + s * 7919 + n)
+            u, v = uv_init(n, 1, seed=seed * 1_000_003 + s * 7919 + n, device=device)
             f0, lam0 = uv_f_lambda(u, v, cfg.x)
             eta = grid / lam0
             f, lam = uv_trajectories(f0.expand_as(grid), lam0.expand_as(grid), eta, n, cfg.steps, cfg.y, cfg.x)
@@ -129,8 +132,8 @@ def simulate_uv(cfg: UVConfig, seed: int = 0) -> pd.DataFrame:
             phases = classify_phases(loss)
             rows.append(pd.DataFrame({
                 "n": n, "seed": s, "eta_lam0": cfg.lr_grid, "phase": phases,
-                "peak_loss_ratio": (loss.max(0).values / loss[0]).numpy(),
-                "eta_lam_final": (eta * lam[-1]).numpy(),
-                "lam_final_ratio": (lam[-1] / lam0).numpy(),
+                "peak_loss_ratio": (loss.max(0).values / loss[0]).cpu().numpy(),
+                "eta_lam_final": (eta * lam[-1]).cpu().numpy(),
+                "lam_final_ratio": (lam[-1] / lam0).cpu().numpy(),
             }))
     return pd.concat(rows, ignore_index=True)

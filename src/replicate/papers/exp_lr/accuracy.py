@@ -67,7 +67,7 @@ class AccuracyConfig:
         data set."""
         c, side, _ = data.STAND_IN_SHAPES[self.dataset]
         shape = (c, side, side) if self.dataset == "cifar-10" else (c, side // self.downsample, side // self.downsample)
-        make = partial(make_accuracy_net, self, c, 10, seed=0)
+        make = partial(make_accuracy_net, self, c, 10, seed=0, device="meta")
         images = 3 * (self.n_train + self.n_test) * math.prod(shape)
         return (memory.BASE + memory.dataset_bytes(self.dataset)
                 + memory.forward_bytes(1, 500, memory.activations(make, shape, train=False))
@@ -97,27 +97,29 @@ ACCURACY_DRY_RUN = {"n_train": 128, "n_test": 128, "epochs": 1, "seeds": 1}
 SCHEDULES = ("step decay + WD", "TEXP, no WD", "exact equivalent, no WD")
 
 
-def load_accuracy_data(cfg: AccuracyConfig, seed: int = 0, dry_run: bool = False) -> tuple[data.Dataset, str]:
-    """The data of `cfg` and a note ("" unless stand-ins were used): (Fashion-)MNIST through `load_images`, or
-    CIFAR-10 standardised per channel by its training mean/std.
+def load_accuracy_data(cfg: AccuracyConfig, seed: int = 0, dry_run: bool = False, *,
+                       device: torch.device | str = "cpu") -> tuple[data.Dataset, str]:
+    """The data of `cfg` on `device` and a note ("" unless stand-ins were used): (Fashion-)MNIST through
+    `load_images`, or CIFAR-10 standardised per channel by its training mean/std (on the CPU).
 
     A dry run without the CIFAR-10 file substitutes random tensors of CIFAR-10's shape (the note says so); a real
     run without it fails with the data module's message.
     """
     if cfg.dataset != "cifar-10":
-        return load_images(cfg.dataset, cfg.n_train, cfg.n_test, cfg.downsample, seed=seed), ""
+        return load_images(cfg.dataset, cfg.n_train, cfg.n_test, cfg.downsample, seed=seed, device=device), ""
     ds, note = data.load_or_stand_in("cifar-10", n_train=cfg.n_train, n_test=cfg.n_test, seed=seed, dry_run=dry_run)
     mean = ds.X_train.mean(dim=(0, 2, 3), keepdim=True)
     std = ds.X_train.std(dim=(0, 2, 3), keepdim=True)
-    return data.Dataset(ds.name, (ds.X_train - mean) / std, ds.y_train, (ds.X_test - mean) / std, ds.y_test,
-                        ds.num_classes), note
+    return data.Dataset(ds.name, ((ds.X_train - mean) / std).to(device), ds.y_train.to(device),
+                        ((ds.X_test - mean) / std).to(device), ds.y_test.to(device), ds.num_classes), note
 
 
-def make_accuracy_net(cfg: AccuracyConfig, in_channels: int, num_classes: int, seed: int) -> nn.Module:
-    """The seeded network `cfg.model` names."""
+def make_accuracy_net(cfg: AccuracyConfig, in_channels: int, num_classes: int, seed: int, *,
+                      device: torch.device | str = "cpu") -> nn.Module:
+    """The seeded network `cfg.model` names, on `device` (its weights drawn on the CPU)."""
     if cfg.model == "preresnet32":
-        return make_preresnet32(in_channels, num_classes, cfg.widths, seed=seed, head_std=cfg.head_std)
-    return make_net(in_channels, num_classes, cfg.widths, seed=seed, head_std=cfg.head_std)
+        return make_preresnet32(in_channels, num_classes, cfg.widths, seed=seed, head_std=cfg.head_std, device=device)
+    return make_net(in_channels, num_classes, cfg.widths, seed=seed, head_std=cfg.head_std, device=device)
 
 
 @torch.no_grad()
@@ -128,11 +130,11 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor, chunk: int = 50
 
 
 def train_schedule(ds: data.Dataset, cfg: AccuracyConfig, schedule: str, seed: int) -> pd.DataFrame:
-    """One run; one row per epoch: train loss (mean over the epoch), test accuracy (unaugmented test images), LR
-    of the last step."""
+    """One run on the data's device; one row per epoch: train loss (mean over the epoch), test accuracy (unaugmented
+    test images), LR of the last step."""
     one_of("schedule", schedule, SCHEDULES)
     torch.manual_seed(seed)
-    net = make_accuracy_net(cfg, ds.X_train.shape[1], ds.num_classes, seed)
+    net = make_accuracy_net(cfg, ds.X_train.shape[1], ds.num_classes, seed, device=ds.X_train.device)
     if schedule == "step decay + WD":
         opt = _sgd(net, cfg.lr, cfg.momentum, cfg.weight_decay)
         factor = schedules.step_decay_factor(cfg.milestone_steps, 0.1)

@@ -58,7 +58,7 @@ class EquivalenceConfig:
         each, counted as at once), the probe's forward, the images (float32 copies and the float64 one, counted as
         2 float64 copies) and the loading of the data set."""
         side = 28 // self.downsample
-        make = partial(make_net, 1, 10, self.widths, seed=0)
+        make = partial(make_net, 1, 10, self.widths, seed=0, device="meta")
         shape, images = (1, side, side), 2 * (self.n_train + self.n_probe) * side**2
         return (memory.BASE + memory.dataset_bytes(self.dataset)
                 + memory.training_bytes(memory.n_params(make), 3, self.batch_size, memory.activations(make, shape),
@@ -90,19 +90,22 @@ def run_equivalence(X: torch.Tensor, y: torch.Tensor, probe: torch.Tensor, *, wi
                     num_classes: int, steps: int, batch_size: int, lr: float, weight_decay: float,
                     momentum: float, eps: float, head_std: float = 1.0, dtype: torch.dtype = torch.float64,
                     seed: int = 0, variants: tuple[str, ...] = VARIANTS) -> pd.DataFrame:
-    """Train the WD run and its ExpLR twins in lockstep on identical batches; one row per (step, variant).
+    """Train the WD run and its ExpLR twins in lockstep on identical batches, on X's device; one row per (step,
+    variant).
 
     Columns: step t (after t updates), variant, logit_gap = max |f_WD(probe) − f_ExpLR(probe)|, weight_gap
     (`normalised_weights_gap`), loss of the batch just used (WD run and twin), lr_tilde (η̃ of the step just
     taken), and the squared norm of each layer of the twin (norm2_l) and of the WD run (norm2_wd_l).
     """
     X, probe = X.to(dtype), probe.to(dtype)
-    wd_net = make_net(X.shape[1], num_classes, widths, seed=seed, eps=eps, head_std=head_std, dtype=dtype)
+    wd_net = make_net(X.shape[1], num_classes, widths, seed=seed, eps=eps, head_std=head_std, dtype=dtype,
+                      device=X.device)
     wd_opt = _sgd(wd_net, lr, momentum, weight_decay)
     twins = []
     for v in variants:
         one_of("variant", v, VARIANTS)
-        net = make_net(X.shape[1], num_classes, widths, seed=seed, eps=eps, head_std=head_std, dtype=dtype)
+        net = make_net(X.shape[1], num_classes, widths, seed=seed, eps=eps, head_std=head_std, dtype=dtype,
+                       device=X.device)
         opt = _sgd(net, lr, momentum, 0.0)
         if v == "matched buffer":
             schedules.set_initial_momentum_buffers(opt, lr, weight_decay, momentum)

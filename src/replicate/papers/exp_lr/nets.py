@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from replicate import data
+from replicate.runtime import on_cpu
 from replicate.scales import ParameterError
 
 DATASETS = ("fashion-mnist", "mnist")
@@ -56,11 +57,13 @@ class ScaleInvariantConvNet(nn.Module):
         return x @ self.head.T
 
 
+@on_cpu
 def make_net(in_channels: int, num_classes: int, widths: tuple[int, ...], *, seed: int, eps: float = 1e-5,
-             head_std: float = 1.0, dtype: torch.dtype = torch.float32) -> ScaleInvariantConvNet:
-    """A seeded ScaleInvariantConvNet in `dtype`."""
+             head_std: float = 1.0, dtype: torch.dtype = torch.float32,
+             device: torch.device | str = "cpu") -> ScaleInvariantConvNet:
+    """A seeded ScaleInvariantConvNet in `dtype` on `device` (its weights drawn on the CPU)."""
     g = torch.Generator().manual_seed(seed)
-    return ScaleInvariantConvNet(in_channels, num_classes, widths, eps, head_std, g).to(dtype)
+    return ScaleInvariantConvNet(in_channels, num_classes, widths, eps, head_std, g).to(device=device, dtype=dtype)
 
 
 def _conv(cin: int, cout: int, k: int, stride: int, generator: torch.Generator | None) -> nn.Conv2d:
@@ -118,45 +121,52 @@ class PreResNet32(nn.Module):
         return x.mean(dim=(-2, -1)) @ self.head.T
 
 
+@on_cpu
 def make_preresnet32(in_channels: int, num_classes: int, widths: tuple[int, int, int] = (16, 32, 64), *,
-                     seed: int, eps: float = 1e-5, head_std: float = 1.0,
-                     dtype: torch.dtype = torch.float32) -> PreResNet32:
-    """A seeded PreResNet32 in `dtype`."""
+                     seed: int, eps: float = 1e-5, head_std: float = 1.0, dtype: torch.dtype = torch.float32,
+                     device: torch.device | str = "cpu") -> PreResNet32:
+    """A seeded PreResNet32 in `dtype` on `device` (its weights drawn on the CPU)."""
     g = torch.Generator().manual_seed(seed)
-    return PreResNet32(in_channels, num_classes, widths, eps=eps, head_std=head_std, generator=g).to(dtype)
+    return PreResNet32(in_channels, num_classes, widths, eps=eps, head_std=head_std,
+                       generator=g).to(device=device, dtype=dtype)
 
 
 def augment(X: torch.Tensor, generator: torch.Generator, pad: int = 4) -> torch.Tensor:
     """Standard CIFAR augmentation: a random crop of the `pad`-zero-padded image (same size) and a horizontal flip
-    with probability 1/2, drawn per image from `generator`."""
+    with probability 1/2, drawn per image from `generator` (on its device), applied on X's device."""
     n, c, h, w = X.shape
     Xp = F.pad(X, (pad, pad, pad, pad))
-    dy, dx = (torch.randint(2 * pad + 1, (n,), generator=generator) for _ in range(2))
-    rows = (dy[:, None] + torch.arange(h))[:, None, :, None]
-    cols = (dx[:, None] + torch.arange(w))[:, None, None, :]
-    out = Xp[torch.arange(n)[:, None, None, None], torch.arange(c)[None, :, None, None], rows, cols]
-    flip = torch.rand(n, generator=generator) < 0.5
+    dy, dx = (torch.randint(2 * pad + 1, (n,), generator=generator, device=generator.device).to(X.device)
+              for _ in range(2))
+    rows = (dy[:, None] + torch.arange(h, device=X.device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(w, device=X.device))[:, None, None, :]
+    images, channels = torch.arange(n, device=X.device), torch.arange(c, device=X.device)
+    out = Xp[images[:, None, None, None], channels[None, :, None, None], rows, cols]
+    flip = (torch.rand(n, generator=generator, device=generator.device) < 0.5).to(X.device)
     return torch.where(flip[:, None, None, None], out.flip(-1), out)
 
 
-def load_images(name: str, n_train: int, n_test: int, downsample: int, seed: int = 0) -> data.Dataset:
-    """Real (Fashion-)MNIST subsets, average-pooled by `downsample` (28×28 → 14×14 for 2), standardised."""
+def load_images(name: str, n_train: int, n_test: int, downsample: int, seed: int = 0, *,
+                device: torch.device | str = "cpu") -> data.Dataset:
+    """Real (Fashion-)MNIST subsets, average-pooled by `downsample` (28×28 → 14×14 for 2), standardised (on the
+    CPU), on `device`."""
     ds = data.load(name, n_train=n_train, n_test=n_test, seed=seed)
     pool = (lambda X: F.avg_pool2d(X, downsample)) if downsample > 1 else (lambda X: X)
     Xtr, Xte = pool(ds.X_train), pool(ds.X_test)
     mean, std = Xtr.mean(), Xtr.std()
-    return data.Dataset(ds.name, (Xtr - mean) / std, ds.y_train, (Xte - mean) / std, ds.y_test, ds.num_classes)
+    return data.Dataset(ds.name, ((Xtr - mean) / std).to(device), ds.y_train.to(device),
+                        ((Xte - mean) / std).to(device), ds.y_test.to(device), ds.num_classes)
 
 
 def batch_order(n: int, batch_size: int, steps: int, seed: int) -> list[torch.Tensor]:
-    """Index batches for `steps` steps: seeded reshuffles each epoch, incomplete last batch dropped."""
+    """Index batches (on the CPU) for `steps` steps: seeded reshuffles each epoch, incomplete last batch dropped."""
     g = torch.Generator().manual_seed(seed)
     per_epoch = n // batch_size
     if per_epoch == 0:
         raise ParameterError(f"batch_size must be <= the number of training samples ({n}); got {batch_size}")
     out = []
     while len(out) < steps:
-        perm = torch.randperm(n, generator=g)
+        perm = torch.randperm(n, generator=g, device="cpu")
         out += [perm[i * batch_size:(i + 1) * batch_size] for i in range(per_epoch)]
     return out[:steps]
 

@@ -54,19 +54,20 @@ def toy_loss_grad(theta: torch.Tensor, normalised: bool) -> tuple[torch.Tensor, 
 
 
 def toy_starts(n: int, seed: int) -> torch.Tensor:
-    """n starting points on the unit circle at seeded angles, away from the minima (|x| ≥ 0.1)."""
+    """n starting points on the unit circle at seeded angles, away from the minima (|x| ≥ 0.1), on the CPU."""
     g = torch.Generator().manual_seed(seed)
-    phi = (torch.rand(n, generator=g, dtype=torch.float64) * 0.8 + 0.1) * math.pi / 2
+    phi = (torch.rand(n, generator=g, dtype=torch.float64, device="cpu") * 0.8 + 0.1) * math.pi / 2
     return torch.stack([torch.sin(phi), torch.cos(phi)], 1)
 
 
-def run_toy(cfg: ToyConfig, setting: str, seed: int = 0) -> dict[str, torch.Tensor]:
-    """Full-batch GD θ ← θ − η(∇L + λθ) from `toy_starts`; trajectories (steps + 1, starts) of L, ‖θ‖ and
-    ‖∇F‖, F = L + (λ/2)‖θ‖² the objective actually minimised (λ = 0 for 'normalised, no WD')."""
+def run_toy(cfg: ToyConfig, setting: str, seed: int = 0, *, device: torch.device | str = "cpu"
+            ) -> dict[str, torch.Tensor]:
+    """Full-batch GD θ ← θ − η(∇L + λθ) from `toy_starts`, on `device`; trajectories (steps + 1, starts) of L, ‖θ‖
+    and ‖∇F‖, F = L + (λ/2)‖θ‖² the objective actually minimised (λ = 0 for 'normalised, no WD')."""
     one_of("setting", setting, TOY_SETTINGS)
     normalised = setting != "WD, no normalisation"
     lam = 0.0 if setting == "normalised, no WD" else cfg.weight_decay
-    theta = toy_starts(cfg.starts, seed)
+    theta = toy_starts(cfg.starts, seed).to(device)
     losses, norms, grads = [], [], []
     for t in range(cfg.steps + 1):
         loss, grad = toy_loss_grad(theta, normalised)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from replicate.runtime import on_cpu
 from replicate.scales import ParameterError, one_of, positive
 
 CLEAN, PATCHED, PATCH_ONLY = 0, 1, 2
@@ -163,6 +164,13 @@ class SynthData:
     X_only: dict[str, torch.Tensor]
     y_only: dict[str, torch.Tensor]
 
+    def to(self, device: torch.device | str) -> SynthData:
+        """A copy with every tensor on `device`."""
+        return SynthData(*(t.to(device) for t in (self.X_train, self.y_train, self.comp_train, self.X_test,
+                                                  self.y_test, self.comp_test)),
+                         {c: x.to(device) for c, x in self.X_only.items()},
+                         {c: y.to(device) for c, y in self.y_only.items()})
+
 
 def synth_sample(n: int, spec: SynthSpec, w_star: torch.Tensor, z: torch.Tensor, zeta: torch.Tensor,
                  g: torch.Generator, comp: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
@@ -181,8 +189,11 @@ def synth_sample(n: int, spec: SynthSpec, w_star: torch.Tensor, z: torch.Tensor,
     return torch.cat([x1, x2], dim=1), y, comp
 
 
-def synth_data(spec: SynthSpec, n_train: int, n_test: int, seed: int) -> SynthData:
-    """Train / test sets and the component-only test sets, all from `seed`."""
+@on_cpu
+def synth_data(spec: SynthSpec, n_train: int, n_test: int, seed: int, *,
+               device: torch.device | str = "cpu") -> SynthData:
+    """Train / test sets and the component-only test sets, all from `seed`: drawn on the CPU, returned on
+    `device`."""
     g = torch.Generator().manual_seed(seed)
     w_star = torch.randn(spec.d_linear, generator=g)
     w_star = w_star / w_star.norm()
@@ -194,4 +205,4 @@ def synth_data(spec: SynthSpec, n_train: int, n_test: int, seed: int) -> SynthDa
     for c, name in enumerate(COMPONENTS[:2]):
         X_only[name], y_only[name], _ = synth_sample(n_test, spec, w_star, z, zeta, g,
                                                      comp=torch.full((n_test,), c))
-    return SynthData(Xtr, ytr, ctr, Xte, yte, cte, X_only, y_only)
+    return SynthData(Xtr, ytr, ctr, Xte, yte, cte, X_only, y_only).to(device)

@@ -5,6 +5,7 @@ small_lr (lr_small fixed), act_noise (lr_small with ActNoise before every ReLU u
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import partial
@@ -17,6 +18,7 @@ from torch import nn
 
 from replicate import data, ensemble, memory
 from replicate.models import SmallConvNet
+from replicate.runtime import on_cpu
 from replicate.scales import ParameterError, one_of, positive
 
 from .data import PATCH_ONLY, PatchConfig, apply_patches, conflict_set, make_patterns, patch_only_set
@@ -133,6 +135,11 @@ class PatchData:
     patch: PatchConfig
     note: str
 
+    def to(self, device: torch.device | str) -> PatchData:
+        """A copy with every tensor on `device`."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return dataclasses.replace(self, **{k: v.to(device) for k, v in fields.items() if torch.is_tensor(v)})
+
 
 def _load_images(cfg: PatchRunConfig, seed: int, dry_run: bool) -> tuple[data.Dataset, str]:
     """CIFAR-10 (official normalisation) or MNIST / Fashion-MNIST (28×28, copied into `channels` channels,
@@ -151,8 +158,11 @@ def _load_images(cfg: PatchRunConfig, seed: int, dry_run: bool) -> tuple[data.Da
                         ds.num_classes), note
 
 
-def patch_data(cfg: PatchRunConfig, seed: int, dry_run: bool = False) -> PatchData:
-    """Images, normalised first and patched second (as the official transforms), all from `seed`."""
+@on_cpu
+def patch_data(cfg: PatchRunConfig, seed: int, dry_run: bool = False, *,
+               device: torch.device | str = "cpu") -> PatchData:
+    """Images, normalised first and patched second (as the official transforms), all from `seed`: made on the
+    CPU, returned on `device`."""
     ds, note = _load_images(cfg, seed, dry_run)
     pc = cfg.patch(ds.X_train.shape[1], ds.X_train.shape[-1])
     pc.validate()
@@ -162,7 +172,7 @@ def patch_data(cfg: PatchRunConfig, seed: int, dry_run: bool = False) -> PatchDa
     X_patch, y_patch, kind_patch = patch_only_set(cfg.n_patch_only, pc, z, zeta, seed + 3)
     X_conflict, y_conflict = conflict_set(ds.X_test, ds.y_test, pc, z, zeta, seed + 4)
     return PatchData(X_train, ds.y_train, kind, ds.X_test, ds.y_test, X_mixed, ds.y_test, X_patch, y_patch,
-                     kind_patch, X_conflict, y_conflict, pc, note)
+                     kind_patch, X_conflict, y_conflict, pc, note).to(device)
 
 
 class BNMLP(nn.Module):
@@ -196,7 +206,7 @@ def _predict(model: nn.Module, X: torch.Tensor, chunk: int = 1000) -> torch.Tens
     """Predicted classes in eval mode (an empty X gives an empty tensor)."""
     model.eval()
     preds = [model(X[i:i + chunk]).argmax(-1) for i in range(0, len(X), chunk)]
-    return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long)
+    return torch.cat(preds) if preds else torch.zeros(0, dtype=torch.long, device=X.device)
 
 
 @torch.no_grad()

@@ -94,11 +94,12 @@ SHARP_DRY_RUN = {"n_sharp": 16, "seeds": 1, "max_iter": 2, "n_boot": 10, "depths
 def sharpness_at_init(depth: int, width: int, seed: int, X: torch.Tensor, y: torch.Tensor,
                       cfg: SharpnessConfig) -> dict:
     """λ1 of H (plain) and of H_pre = P^{1/2} H P^{1/2} of the mean loss over (X, y), at the init `train_ensemble`
-    gives Member(seed) (Lanczos in X's dtype)."""
+    gives Member(seed) (drawn on the CPU; Lanczos on X's device, in X's dtype)."""
     K = int(y.max()) + 1
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch.device("cpu"):
         torch.manual_seed(seed)
-        model = make_model(X.shape[1], depth, width, K).to(X.dtype)
+        model = make_model(X.shape[1], depth, width, K)
+    model = model.to(device=X.device, dtype=X.dtype)
     target = torch.nn.functional.one_hot(y, K).to(X.dtype) if cfg.loss == "mse" else y
     loss = get_loss(cfg.loss)
     out = {}

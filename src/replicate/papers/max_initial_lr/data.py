@@ -12,7 +12,10 @@ import math
 
 import torch
 
+from replicate.runtime import on_cpu
 
+
+@on_cpu
 def two_gaussians(n_train: int, n_val: int, dim: int, margin: float, seed: int = 0):
     """X (n_train, dim), y, X_val, y_val (int64 labels 0/1, balanced, shuffled): x = (2y − 1)·μ + z, z ~ N(0, I)."""
     g = torch.Generator().manual_seed(seed)
@@ -33,11 +36,14 @@ def bayes_accuracy(margin: float) -> float:
     return 0.5 * (1 + math.erf(margin / math.sqrt(2)))
 
 
-def load_task(task, seed: int = 0, dry_run: bool = False):
-    """(X, y, X_val, y_val) of a `protocol.Task`: two Gaussians, or an image data set pooled by task.pool."""
+def load_task(task, seed: int = 0, dry_run: bool = False, *, device: torch.device | str = "cpu"):
+    """(X, y, X_val, y_val) of a `protocol.Task` on `device`: two Gaussians, or an image data set pooled by
+    task.pool (drawn and prepared on the CPU, then moved)."""
     if task.dataset == "gaussian":
-        return two_gaussians(task.n_train, task.n_val, task.dim, task.margin, seed)
-    from replicate.data import load_or_stand_in, mlp_inputs
+        data = two_gaussians(task.n_train, task.n_val, task.dim, task.margin, seed)
+    else:
+        from replicate.data import load_or_stand_in, mlp_inputs
 
-    ds, _ = load_or_stand_in(task.dataset, n_train=task.n_train, n_test=task.n_val, seed=seed, dry_run=dry_run)
-    return mlp_inputs(ds.X_train, task.pool), ds.y_train, mlp_inputs(ds.X_test, task.pool), ds.y_test
+        ds, _ = load_or_stand_in(task.dataset, n_train=task.n_train, n_test=task.n_val, seed=seed, dry_run=dry_run)
+        data = mlp_inputs(ds.X_train, task.pool), ds.y_train, mlp_inputs(ds.X_test, task.pool), ds.y_test
+    return tuple(t.to(device) for t in data)

@@ -230,7 +230,8 @@ def _train_round(lrs: np.ndarray, depth: int, width: int, seeds: list[int], cond
 
 
 def eta_star(depth: int, width: int, cond: Condition, data: tuple, cfg: EtaStarConfig, seed: int = 0) -> pd.DataFrame:
-    """Every training of the search for η* of (depth, width) under `cond`, seeds seed … seed + cfg.seeds − 1.
+    """Every training of the search for η* of (depth, width) under `cond`, seeds seed … seed + cfg.seeds − 1, on the
+    device of `data` (X, y, X_val, y_val).
 
     Rows: lr, seed, best_acc, success, diverged, dead_1 … ; stamped with the search's result: eta_star (largest
     majority success), first_failure (smallest majority failure above it), monotone, rounds, lr_start, status
@@ -245,7 +246,7 @@ def eta_star(depth: int, width: int, cond: Condition, data: tuple, cfg: EtaStarC
     def succeeds(lrs: torch.Tensor) -> torch.Tensor:
         rows = _train_round(lrs.numpy(), depth, width, seeds, cond, data, cfg).assign(round=len(done))
         done.append(rows)
-        return torch.tensor(rows.success.to_numpy().reshape(len(lrs), len(seeds)))
+        return torch.tensor(rows.success.to_numpy().reshape(len(lrs), len(seeds)), device="cpu")
 
     def search(lo: float) -> dict:
         r = max_lr(succeeds, lo, task.lr_hi, rel_tol=cfg.rel_tol, points_per_round=cfg.points_per_round,

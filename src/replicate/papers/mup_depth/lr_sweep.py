@@ -142,7 +142,8 @@ LR_SWEEP_DRY_RUN = {"steps": 1, "seeds": 1, "coord_steps": 1, "coord_seeds": 1, 
 
 
 def sweep_data(cfg: LRSweepConfig, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """(X, Y): `n_train` standardised training inputs of `dataset` and their one-hot targets, in `cfg.dtype`."""
+    """(X, Y): `n_train` standardised training inputs of `dataset` and their one-hot targets, in `cfg.dtype`, on the
+    CPU (`coordinate_grid` and `lr_sweep_point` move them to their device)."""
     ds = data.standardize(data.load(cfg.dataset, n_train=cfg.n_train, n_test=1, seed=seed))
     dtype = getattr(torch, cfg.dtype)
     return ds.X_train.flatten(1).to(dtype), data.one_hot(ds.y_train, ds.num_classes).to(dtype)
@@ -151,17 +152,18 @@ def sweep_data(cfg: LRSweepConfig, seed: int = 0) -> tuple[torch.Tensor, torch.T
 def coordinate_check(parametrization: str, width: int, depth: int, X: torch.Tensor, Y: torch.Tensor,
                      lr: float, steps: int, seed: int, separately: bool = False) -> dict[str, float]:
     """RMS change of the last hidden pre-activation z^(L) and of the output f after `steps` full-batch SGD steps
-    on (X, Y), in X's dtype; separately=True runs each row of X as its own single-input run from the same
-    initialisation and averages the squared changes over the rows.
+    on (X, Y), in X's dtype and on X's device; separately=True runs each row of X as its own single-input run from
+    the same initialisation and averages the squared changes over the rows.
 
     rms_dz = (mean_{b,i} (z_i^(L)(x_b; θ_t) − z_i^(L)(x_b; θ_0))²)^½ = M_L^½ of eq. (1) after t steps; per-layer
     LRs η·c_ℓ from the parametrisation's table. In the linear regime, μP: M_L ∝ L³, flat in n (eq. 3);
     depth-μP = μP × L^(−3/2) exactly (its rates are μP's × L^(−3/2)); SP: grows with n (δ^(L) = O(n^(−1/2)),
     ‖x^(ℓ−1)‖² = Θ(n)).
     """
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch.device("cpu"):
         torch.manual_seed(seed)
-        model = MLP(X.shape[1], width, depth, Y.shape[1], parametrization=parametrization, bias=False).to(X.dtype)
+        model = MLP(X.shape[1], width, depth, Y.shape[1], parametrization=parametrization, bias=False)
+    model = model.to(device=X.device, dtype=X.dtype)
     init = {k: v.clone() for k, v in model.state_dict().items()}
     dz2, df2 = [], []
     for rows in ([slice(b, b + 1) for b in range(len(X))] if separately else [slice(None)]):
@@ -181,11 +183,13 @@ def coordinate_check(parametrization: str, width: int, depth: int, X: torch.Tens
     return {"rms_dz": float(np.mean(dz2)) ** 0.5, "rms_df": float(np.mean(df2)) ** 0.5}
 
 
-def coordinate_grid(cfg: LRSweepConfig, X: torch.Tensor, Y: torch.Tensor, seed: int = 0) -> pd.DataFrame:
+def coordinate_grid(cfg: LRSweepConfig, X: torch.Tensor, Y: torch.Tensor, seed: int = 0, *,
+                    device: torch.device | str = "cpu") -> pd.DataFrame:
     """One row per (parametrization, width, depth, network s) with rms_dz and rms_df: network s (drawn from
     seed_of(seed, width, depth, s)) steps on each of `coord_inputs` training examples alone (batch 1, the
-    note's single input), from its initialisation each time; M is averaged over those inputs."""
+    note's single input), from its initialisation each time, on `device`; M is averaged over those inputs."""
     rows, k = [], cfg.coord_inputs
+    X, Y = X.to(device), Y.to(device)
     for p in cfg.coord_parametrizations:
         for n in cfg.coord_widths:
             for depth in cfg.coord_depths:
@@ -198,8 +202,9 @@ def coordinate_grid(cfg: LRSweepConfig, X: torch.Tensor, Y: torch.Tensor, seed: 
 
 
 def lr_sweep_point(cfg: LRSweepConfig, parametrization: str, depth: int, X: torch.Tensor, Y: torch.Tensor,
-                   seed: int = 0) -> pd.DataFrame:
-    """One `train_ensemble` call: members = the parametrisation's LR grid × `seeds` seeds, at depth L.
+                   seed: int = 0, *, device: torch.device | str = "cpu") -> pd.DataFrame:
+    """`train_ensemble` calls on `device` (groups of `cfg.group` members): members = the parametrisation's LR grid ×
+    `seeds` seeds, at depth L.
 
     One row per member: lr, seed, final loss on the whole training set (NaN when it diverged: loss non-finite
     or > diverge_factor × its initial loss), diverged flag. The networks take X's dtype.
@@ -220,6 +225,7 @@ def lr_sweep_point(cfg: LRSweepConfig, parametrization: str, depth: int, X: torc
             torch.set_default_dtype(previous)
 
     size = cfg.group or len(members)
+    X, Y = X.to(device), Y.to(device)
     final, diverged = {}, {}
     for start in range(0, len(members), size):
         res = train_ensemble(network, members[start:start + size], X, Y, train, X_eval=X, y_eval=Y)

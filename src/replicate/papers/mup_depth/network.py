@@ -56,20 +56,25 @@ def mean_field_table(in_features: int, width: int, depth: int, lr_table: str = "
     return pd.DataFrame(rows)
 
 
-def make_model(in_features: int, width: int, depth: int, seed: int, dtype: torch.dtype = torch.float64) -> MLP:
-    """The note's network: `replicate.models.MLP` under 'mup' init (= the mean-field init above), no biases.
+def make_model(in_features: int, width: int, depth: int, seed: int, dtype: torch.dtype = torch.float64, *,
+               device: torch.device | str = "cpu") -> MLP:
+    """The note's network: `replicate.models.MLP` under 'mup' init (= the mean-field init above), no biases, on
+    `device`.
 
-    The init is drawn from torch's generator seeded with `seed`, without touching the global RNG state.
+    The init is drawn on the CPU from torch's generator seeded with `seed`, without touching the global RNG state.
     """
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), torch.device("cpu"):
         torch.manual_seed(seed)
-        return MLP(in_features, width, depth, 1, parametrization="mup", bias=False).to(dtype)
+        model = MLP(in_features, width, depth, 1, parametrization="mup", bias=False)
+    return model.to(device=device, dtype=dtype)
 
 
-def gaussian_batch(batch: int, in_features: int, seed: int, dtype: torch.dtype = torch.float64):
-    """x ~ N(0, I_{n₀}) (batch rows) and targets y = 1."""
+def gaussian_batch(batch: int, in_features: int, seed: int, dtype: torch.dtype = torch.float64, *,
+                   device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """x ~ N(0, I_{n₀}) (batch rows, drawn on the CPU) and targets y = 1, on `device`."""
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(batch, in_features, generator=g, dtype=dtype), torch.ones(batch, 1, dtype=dtype)
+    x = torch.randn(batch, in_features, generator=g, dtype=dtype, device="cpu")
+    return x.to(device), torch.ones(batch, 1, dtype=dtype, device=device)
 
 
 def _lr_scales(model: MLP, table: pd.DataFrame) -> dict[str, float]:

@@ -107,8 +107,10 @@ UPDATE_DRY_RUN = {"seeds": 2, "ratio_seeds": 2, "eta_points": 2, "bootstrap": 10
                   "fit_depths": (4, 8, 16), "fit_ratio": 32, "ratio_widths": (512, 1024), "ratio_depth": 16}
 
 
-def update_sizes(cfg: UpdateSizeConfig, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The grid over (n, L, seed): (linear-response table, full-step table, η* table), one network per row group.
+def update_sizes(cfg: UpdateSizeConfig, seed: int = 0, *,
+                 device: torch.device | str = "cpu") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The grid over (n, L, seed): (linear-response table, full-step table, η* table), one network per row group,
+    computed on `device`.
 
     Linear: one row per (n, L, seed, layer ℓ) with C_ℓ (eq. 2, mean-field LRs) and, at ℓ = L, C_f.
     Full step: one row per (n, L, seed, η) with M_L(η) (eq. 1) and its linear prediction C_L·η².
@@ -120,13 +122,13 @@ def update_sizes(cfg: UpdateSizeConfig, seed: int = 0) -> tuple[pd.DataFrame, pd
     for n, depth in cfg.pairs():
         table = mean_field_table(cfg.in_features, n, depth)
         for s in range(cfg.seeds_at(n, depth)):
-            model = make_model(cfg.in_features, n, depth, seed_of(seed, n, depth, s), dtype)
-            x, y = gaussian_batch(cfg.batch, cfg.in_features, seed_of(seed, 0, 0, s), dtype)
+            model = make_model(cfg.in_features, n, depth, seed_of(seed, n, depth, s), dtype, device=device)
+            x, y = gaussian_batch(cfg.batch, cfg.in_features, seed_of(seed, 0, 0, s), dtype, device=device)
             c, cf = linear_response(model, x, y, table)
             lin.append(pd.DataFrame({"n": n, "L": depth, "seed": s, "layer": np.arange(1, depth + 1),
-                                     "C": c.numpy(), "C_f": float(cf)}))
+                                     "C": c.cpu().numpy(), "C_f": float(cf)}))
             m = full_step(model, x, y, table, cfg.etas)
-            full.append(pd.DataFrame({"n": n, "L": depth, "seed": s, "eta": cfg.etas, "M": m.numpy(),
+            full.append(pd.DataFrame({"n": n, "L": depth, "seed": s, "eta": cfg.etas, "M": m.cpu().numpy(),
                                       "M_linear": float(c[-1]) * cfg.etas**2}))
             if n == cfg.fit_width and depth in cfg.fit_depths and s < cfg.seeds:
                 eta_lin = float(c[-1]) ** -0.5
@@ -136,8 +138,8 @@ def update_sizes(cfg: UpdateSizeConfig, seed: int = 0) -> tuple[pd.DataFrame, pd
             pd.DataFrame(stars, columns=["n", "L", "seed", "eta_lin", "eta_full"]))
 
 
-def group_width_scan(cfg: UpdateSizeConfig, seed: int = 0) -> pd.DataFrame:
-    """Per-layer-group coefficients vs n at L = `group_depth`, with unit and with mean-field LR scales.
+def group_width_scan(cfg: UpdateSizeConfig, seed: int = 0, *, device: torch.device | str = "cpu") -> pd.DataFrame:
+    """Per-layer-group coefficients vs n at L = `group_depth`, with unit and with mean-field LR scales, on `device`.
 
     One row per (lr_table, group, n, seed): C_L of the step restricted to the input layer or to the
     hidden layers, and C_f (the output's change) of the step restricted to the output layer.
@@ -146,8 +148,8 @@ def group_width_scan(cfg: UpdateSizeConfig, seed: int = 0) -> pd.DataFrame:
     rows, depth = [], cfg.group_depth
     for n in [n for n in cfg.widths if depth * n * n <= cfg.max_weights]:
         for s in range(cfg.seeds):
-            model = make_model(cfg.in_features, n, depth, seed_of(seed, n, depth, s), dtype)
-            x, y = gaussian_batch(cfg.batch, cfg.in_features, seed_of(seed, 0, 0, s), dtype)
+            model = make_model(cfg.in_features, n, depth, seed_of(seed, n, depth, s), dtype, device=device)
+            x, y = gaussian_batch(cfg.batch, cfg.in_features, seed_of(seed, 0, 0, s), dtype, device=device)
             for lr_table in LR_TABLES:
                 table = mean_field_table(cfg.in_features, n, depth, lr_table)
                 for group in GROUPS:
