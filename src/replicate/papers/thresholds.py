@@ -141,8 +141,8 @@ def measure(depth: int, width: int, seed: int, data, cfg: ThresholdsConfig) -> d
     hi = crit * 128
     coarse = torch.tensor(np.geomspace(lo, hi, cfg.coarse_points), device="cpu")
     first = _runs(coarse, depth, width, seed, data, cfg)
-    for name, ok in (("eta_max", lambda r: torch.from_numpy(r.converged.to_numpy(dtype=bool))),
-                     ("eta_star", lambda r: torch.from_numpy(r.best_acc.to_numpy() >= cfg.threshold))):
+    for name, ok in (("eta_max", lambda r: torch.tensor(r.converged.to_numpy(dtype=bool), device="cpu")),
+                     ("eta_star", lambda r: torch.tensor(r.best_acc.to_numpy() >= cfg.threshold, device="cpu"))):
         passed = np.flatnonzero(ok(first).numpy())  # a coarse grid first: the search starts where a run trains
         if not len(passed):
             out.update({name: float("nan"), f"{name}_upper": float("nan"), f"{name}_monotone": False,
