@@ -28,7 +28,7 @@ from torch.func import functional_call, grad_and_value, vmap
 from tqdm import tqdm
 
 from replicate.losses import accuracy, get_loss
-from replicate.models import lr_multipliers, param_groups
+from replicate.models import lr_multipliers, param_groups, seeded
 from replicate.runtime import show_progress
 
 ENGINES = ("auto", "vmap", "loop")
@@ -132,15 +132,6 @@ def choose_engine(engine: str, model: nn.Module, device: torch.device) -> str:
     if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
         return "loop"
     return AUTO_ENGINE.get(device.type, "vmap")
-
-
-def _init_model(make_model: Callable[[], nn.Module], seed: int, like: torch.Tensor) -> nn.Module:
-    """make_model() on the CPU under torch.manual_seed(seed), leaving the global generator as it was, then moved to
-    like's device: a seed gives the same initial network on every device."""
-    with torch.random.fork_rng(devices=[]), torch.device("cpu"):
-        torch.manual_seed(seed)
-        model = make_model()
-    return model.to(device=like.device, dtype=like.dtype)
 
 
 def _per_member_loss(loss_fn, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -342,7 +333,7 @@ def train_ensemble(
     if (X_eval is None) != (y_eval is None):
         raise ValueError("give both X_eval and y_eval, or neither")
     loss_fn = get_loss(cfg.loss)
-    models = [_init_model(make_model, m.seed, X) for m in members]
+    models = [seeded(make_model, m.seed, X.device, X.dtype) for m in members]
     engine = (_VmapEngine if choose_engine(cfg.engine, models[0], X.device) == "vmap" else _LoopEngine)(
         models, members, loss_fn, cfg)
     E = len(members)

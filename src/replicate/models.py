@@ -7,6 +7,8 @@ tensors.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import torch
 from torch import nn
@@ -83,6 +85,16 @@ class SmallConvNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).mean(dim=(-2, -1)))
+
+
+def seeded(make_model: Callable[[], nn.Module], seed: int, device: torch.device | str = "cpu",
+           dtype: torch.dtype | None = None) -> nn.Module:
+    """make_model() under torch.manual_seed(seed), drawn on the CPU (so a seed gives the same network on every
+    device), leaving the global generator as it was; then moved to `device` (and `dtype`)."""
+    with torch.random.fork_rng(devices=[]), torch.device("cpu"):
+        torch.manual_seed(seed)
+        model = make_model()
+    return model.to(device=device, dtype=dtype)
 
 
 def layer_name(param_name: str) -> str:

@@ -26,7 +26,7 @@ from replicate import claims, memory
 
 from replicate.ensemble import Member, TrainConfig, train_ensemble
 from replicate.lr_search import BracketError, max_lr
-from replicate.models import MLP
+from replicate.models import MLP, seeded
 from replicate.papers.catapult import ntk_sharpness
 from replicate.papers.max_initial_lr import analysis
 from replicate.scales import ParameterError, one_of, positive
@@ -128,9 +128,7 @@ def measure(depth: int, width: int, seed: int, data, cfg: ThresholdsConfig) -> d
     successes are not contiguous), and what the runs at lo = lo_factor·η_crit and at η_crit did (*_loss_ratio:
     final loss / min(initial loss, loss of the zero output), < 1 ⇔ trains; *_best_acc: best validation accuracy)."""
     X, Y, _, _ = data
-    with torch.random.fork_rng(devices=[]), torch.device("cpu"):  # the same init on every device
-        torch.manual_seed(seed)
-        init = MLP(X.shape[1], width, depth, 10, parametrization="sp", bias=False).to(X)
+    init = seeded(lambda: MLP(X.shape[1], width, depth, 10, parametrization="sp", bias=False), seed, X.device, X.dtype)
     lam0 = float(ntk_sharpness(init, X, Y).eigenvalues[0])
     crit = 2 / lam0
     lo = cfg.lo_factor * crit

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from replicate import memory
-from replicate.models import MLP
+from replicate.models import MLP, seeded
 from replicate.scales import ParameterError, one_of, positive
 
 
@@ -93,8 +93,6 @@ def relu_data(cfg: ReLUConfig, seed: int = 0):
 
 def relu_model_factory(width: int, depth: int, in_features: int, out_features: int):
     """NTK-parametrised ReLU MLP (σ_w = √2, no bias), as in the paper's wide-network experiments."""
-    from replicate.models import MLP
-
     return lambda: MLP(in_features, width, depth, out_features, parametrization="ntk", bias=False)
 
 
@@ -119,9 +117,7 @@ def run_relu_seed(cfg: ReLUConfig, width: int, seed: int, X, Y, X_test, Y_test, 
     from replicate.losses import accuracy
 
     make = relu_model_factory(width, cfg.depth, X.shape[1], Y.shape[1])
-    with torch.random.fork_rng(devices=[]), torch.device("cpu"):  # the same init on every device
-        torch.manual_seed(seed)
-        init = make().to(X)
+    init = seeded(make, seed, X.device, X.dtype)
     lam0 = float(ntk_sharpness(init, X, Y).eigenvalues[0])
     members = [Member(seed, c * 2 / lam0) for c in cfg.lr_factors]
     tracked = [i for i, c in enumerate(cfg.lr_factors) if track and c in cfg.track_factors]

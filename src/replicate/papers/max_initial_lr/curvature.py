@@ -17,7 +17,7 @@ from torch.func import functional_call
 
 from replicate import memory
 from replicate.losses import get_loss
-from replicate.models import lr_multipliers
+from replicate.models import lr_multipliers, seeded
 from replicate.papers.max_initial_lr.protocol import Task, grid, make_model
 from replicate.scales import ParameterError, positive
 from replicate.sharpness import top_eigenvalues
@@ -96,10 +96,7 @@ def sharpness_at_init(depth: int, width: int, seed: int, X: torch.Tensor, y: tor
     """λ1 of H (plain) and of H_pre = P^{1/2} H P^{1/2} of the mean loss over (X, y), at the init `train_ensemble`
     gives Member(seed) (drawn on the CPU; Lanczos on X's device, in X's dtype)."""
     K = int(y.max()) + 1
-    with torch.random.fork_rng(devices=[]), torch.device("cpu"):
-        torch.manual_seed(seed)
-        model = make_model(X.shape[1], depth, width, K)
-    model = model.to(device=X.device, dtype=X.dtype)
+    model = seeded(lambda: make_model(X.shape[1], depth, width, K), seed, X.device, X.dtype)
     target = torch.nn.functional.one_hot(y, K).to(X.dtype) if cfg.loss == "mse" else y
     loss = get_loss(cfg.loss)
     out = {}

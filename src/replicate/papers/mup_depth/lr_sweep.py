@@ -17,7 +17,7 @@ import torch
 from replicate import data, memory
 from replicate.ensemble import Member, TrainConfig, train_ensemble
 from replicate.losses import mse
-from replicate.models import MLP, param_groups
+from replicate.models import MLP, param_groups, seeded
 from replicate.papers.mup_depth.network import seed_of
 from replicate.scales import ParameterError, positive
 
@@ -160,10 +160,8 @@ def coordinate_check(parametrization: str, width: int, depth: int, X: torch.Tens
     depth-μP = μP × L^(−3/2) exactly (its rates are μP's × L^(−3/2)); SP: grows with n (δ^(L) = O(n^(−1/2)),
     ‖x^(ℓ−1)‖² = Θ(n)).
     """
-    with torch.random.fork_rng(devices=[]), torch.device("cpu"):
-        torch.manual_seed(seed)
-        model = MLP(X.shape[1], width, depth, Y.shape[1], parametrization=parametrization, bias=False)
-    model = model.to(device=X.device, dtype=X.dtype)
+    model = seeded(lambda: MLP(X.shape[1], width, depth, Y.shape[1], parametrization=parametrization, bias=False),
+                   seed, X.device, X.dtype)
     init = {k: v.clone() for k, v in model.state_dict().items()}
     dz2, df2 = [], []
     for rows in ([slice(b, b + 1) for b in range(len(X))] if separately else [slice(None)]):

@@ -26,7 +26,7 @@ import torch
 from torch.func import functional_call, grad, jvp
 
 from replicate.losses import mse
-from replicate.models import MLP
+from replicate.models import MLP, seeded
 
 GROUPS = ("input", "hidden", "output")
 LR_TABLES = ("mean_field", "unit")
@@ -63,10 +63,7 @@ def make_model(in_features: int, width: int, depth: int, seed: int, dtype: torch
 
     The init is drawn on the CPU from torch's generator seeded with `seed`, without touching the global RNG state.
     """
-    with torch.random.fork_rng(devices=[]), torch.device("cpu"):
-        torch.manual_seed(seed)
-        model = MLP(in_features, width, depth, 1, parametrization="mup", bias=False)
-    return model.to(device=device, dtype=dtype)
+    return seeded(lambda: MLP(in_features, width, depth, 1, parametrization="mup", bias=False), seed, device, dtype)
 
 
 def gaussian_batch(batch: int, in_features: int, seed: int, dtype: torch.dtype = torch.float64, *,
