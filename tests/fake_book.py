@@ -23,6 +23,7 @@ executor = None  # None | local | dask
 scheduler = None  # tcp://HOST:PORT
 
 # %%
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +71,7 @@ if not dry_run:
     results.write_table(table, out / "nb.points.csv")
     results.write_table(pd.DataFrame({"id": ["fake.claim"], "verdict": ["reproduced"], "ours": ["1.0 [0.9, 1.1]"]}),
                         out / "nb.claims.csv")
-    (out / "nb.provenance.json").write_text("{}")
+    (out / "nb.provenance.json").write_text(json.dumps({"scale": scale}))
     (Path(figures_dir) / "fake-figure.png").write_bytes(b"png")
 '''
 

@@ -136,7 +136,8 @@ INTERRUPTIBLE = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal
                  "runpy.run_module('replicate', run_name='__main__', alter_sys=True)")
 
 
-def test_ctrl_c_keeps_finished_points_and_exits_130(book, tmp_path):
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_keeps_finished_points_with_one_line(book, tmp_path, sig, code):
     parent = (signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, []))
     proc = subprocess.Popen([sys.executable, "-c", INTERRUPTIBLE, "run", "ch/nb", "-p", "n", "50", "-p", "pause", "0.3",
                              "--output", str(tmp_path)], cwd=book, env=QUIET, stdout=subprocess.PIPE,
@@ -144,9 +145,9 @@ def test_ctrl_c_keeps_finished_points_and_exits_130(book, tmp_path):
     deadline = time.time() + 150
     while time.time() < deadline and not any(len(f.read_text().splitlines()) > 3 for f in tmp_path.glob("*.sweep.csv")):
         time.sleep(0.2)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, f"SIGINT in the test process (handler, blocked): {parent}; {err[-2000:]}"
+    assert proc.returncode == code, f"SIGINT in the test process (handler, blocked): {parent}; {err[-2000:]}"
     kept = int(err.split("interrupted; ")[1].split()[0])
     assert kept >= 3 and "Traceback" not in err
     rerun = replicate("run", "ch/nb", "-p", "n", "50", "-p", "pause", "0.0", "--output", str(tmp_path), cwd=book,
@@ -171,11 +172,28 @@ def test_memory_refusal_is_overridden_by_force(book, tmp_path):
     assert out.returncode == 0 and (tmp_path / "nb.claims.csv").exists()
 
 
-def test_failed_point_is_recorded_and_the_run_goes_on(book, tmp_path):
+def test_failed_point_is_recorded_the_run_goes_on_and_exits_unfinished(book, tmp_path):
     out = replicate("run", "ch/nb", "-p", "fail", "1", "--output", str(tmp_path), cwd=book, env=QUIET)
-    assert out.returncode == 0 and "1 of 3 points failed" in out.stderr
+    assert out.returncode == 1 and "1 of 3 points failed" in out.stderr and "not finished" in out.stderr
     table = pd.read_csv(tmp_path / "nb.points.csv")
     assert list(table["i"]) == [0, 1, 2] and table["error"].notna().tolist() == [False, True, False]
+    assert not (tmp_path / "nb.run.json").exists()  # so `--all` retries it
+
+
+def test_output_inside_book_is_refused(book):
+    out = replicate("run", "ch/nb", "--output", "book/ch/results", cwd=book, env=QUIET)
+    assert "inside book/" in one_line(out)
+
+
+def test_a_refused_second_run_touches_nothing_of_the_running_one(book, tmp_path):
+    import socket
+
+    (tmp_path / "nb.lock").write_text(f"{os.getpid()}@{socket.gethostname()}\n")  # a live run holds the folder
+    (tmp_path / "nb.run.json").write_text("{}\n")
+    (tmp_path / "nb.ipynb").write_text("kept\n")
+    line = one_line(replicate("run", "ch/nb", "--output", str(tmp_path), cwd=book, env=QUIET))
+    assert "already running" in line and "remove" in line
+    assert (tmp_path / "nb.run.json").read_text() == "{}\n" and (tmp_path / "nb.ipynb").read_text() == "kept\n"
 
 
 def test_all_then_publish(book):
@@ -197,6 +215,8 @@ def test_all_then_publish(book):
     assert not any(n.endswith(".sweep.csv") for n in names)
     assert json.loads((dest / "published.json").read_text())["notebooks"] == ["nb"]
     assert "no finished notebook" in one_line(replicate("publish", "--scale", "paper", cwd=book, env=env))
+    wrong = replicate("publish", "--scale", "paper", "--source", str(book / "runs" / "gpu"), cwd=book, env=env)
+    assert "made at another scale" in one_line(wrong) and not (book / "book" / "ch" / "results" / "paper").exists()
 
 
 def test_real_notebook_smoke_run_writes_notebook_results_and_figures(tmp_path):

@@ -45,6 +45,13 @@ def test_dry_run_keeps_sizes_and_takes_one_step():
     assert scales.resolve(PRESETS, "paper", dry_overrides={"steps": 1}).steps == 1000
 
 
+def test_a_dry_run_refuses_what_the_real_run_would_refuse():
+    """The dry run's own overrides replace a bad value (-p lr -1 under dry_overrides lr=0.1): the real run's
+    config is validated as well, so `--dry-run` never says "validated" for a run that would be refused."""
+    with pytest.raises(scales.ParameterError, match="lr must be > 0"):
+        scales.resolve(PRESETS, "paper", {"lr": -1.0}, dry_run=True, dry_overrides={"lr": 0.1, "steps": 1})
+
+
 @pytest.mark.parametrize("scale, overrides, message", [
     ("big", {}, "scale must be one of smoke, cpu, gpu, paper; got 'big'"),
     ("cpu", {"lr": float("inf")}, "lr must be > 0 and finite; got inf"),

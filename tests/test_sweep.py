@@ -30,11 +30,27 @@ def test_sweep_resumes_after_interruption(tmp_path):
     assert len(results.read_table(path)) == 3  # the three finished points were saved
 
     calls.clear()
-    table = sweep.run_sweep(points, lambda p: {"loss": p["lr"] * 10 + p["seed"]} if not calls.append(1) else None,
-                            path, progress=False)
+    table = sweep.run_sweep(points, fn, path, progress=False)
     assert len(calls) == 3  # only the unfinished points ran
     assert len(table) == 6 and table.duplicated(["lr", "seed"]).sum() == 0
     assert sorted(table["loss"]) == sorted(p["lr"] * 10 + p["seed"] for p in points)
+
+
+def test_an_edited_point_function_or_another_thread_count_recomputes(tmp_path, monkeypatch):
+    """The sweep file's identity covers the point function's source and torch's thread count: a finished sweep
+    is not resumed by an edited function (seed + 1), nor under another thread count."""
+    path = tmp_path / "sweep.csv"
+    points = [{"seed": s} for s in range(4)]
+    sweep.run_sweep(points, lambda p: {"x": p["seed"]}, path, progress=False)
+    calls = []
+    edited = sweep.run_sweep(points, lambda p: {"x": p["seed"] + 1} if not calls.append(1) else None, path,
+                             progress=False)
+    assert len(calls) == 4 and list(edited["x"]) == [1, 2, 3, 4]
+    assert len(results.read_table(path)) == 4  # the stale rows are gone from the file, not kept beside
+    monkeypatch.setattr(sweep.torch, "get_num_threads", lambda: 7)
+    calls.clear()
+    sweep.run_sweep(points, lambda p: {"x": p["seed"] + 1} if not calls.append(1) else None, path, progress=False)
+    assert len(calls) == 4
 
 
 def test_sweep_rows_from_dataframes_and_duplicate_points(tmp_path):

@@ -30,7 +30,7 @@ def starts(marks: Path) -> list[tuple[int, int]]:
 def client():
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None, scheduler_kwargs=LOOPBACK_HTTP) as cluster, \
-            distributed.Client(cluster) as c:
+            distributed.Client(cluster, set_as_default=False) as c:  # as the CLI's: no default client to lean on
         yield c
 
 
@@ -52,6 +52,17 @@ def test_executor_from(client):
         sweep.run_sweep([{"i": 1}], dict, None, executor="dask")
     with sweep.executor_from("dask", client.scheduler.address) as c:
         assert sorted(c.run(os.getpid)) == sorted(client.run(os.getpid))
+
+
+def test_the_clis_executor_runs_a_sweep_without_a_default_client(client, tmp_path):
+    """`--executor dask --scheduler ADDRESS` reaches run_sweep as executor_from's client (not the default one) or
+    as the address itself: both ran into "No clients found" before the sweep made its client current."""
+    local = sweep.run_sweep(POINTS, train_point, None, progress=False)
+    with sweep.executor_from("dask", client.scheduler.address) as c:
+        pd.testing.assert_frame_equal(sweep.run_sweep(POINTS, train_point, tmp_path / "a.csv", progress=False,
+                                                      executor=c), local)
+    pd.testing.assert_frame_equal(sweep.run_sweep(POINTS, train_point, tmp_path / "b.csv", progress=False,
+                                                  executor=client.scheduler.address), local)
 
 
 def test_dask_gives_the_in_process_table(client, tmp_path):

@@ -22,9 +22,11 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 from replicate.scales import SCALES
@@ -268,6 +270,7 @@ def execute(text: Path, values: dict, out_dir: Path, args) -> int:
     """Run one notebook with papermill, its stderr stream shown here; 0, or 1 when the notebook failed (a
     ParameterError, DataError or SweepLocked inside is bad input: UsageError)."""
     import papermill
+    from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     output = out_dir / f"{text.stem}.ipynb"
@@ -278,6 +281,11 @@ def execute(text: Path, values: dict, out_dir: Path, args) -> int:
             papermill.execute_notebook(read_text_notebook(text), str(output), parameters=values, cwd=str(text.parent),
                                        progress_bar=False, kernel_name="python3", stderr_file=KernelStderr(),
                                        kernel_manager_class=kernel_manager(log))
+        except DeadKernelError:
+            print(f"replicate: {text.stem}: the notebook's kernel died (killed, or out of memory); "
+                  f"{finished_points(out_dir)} finished points kept, a rerun resumes (kernel log {log.name})",
+                  file=sys.stderr)
+            return 1
         except PapermillExecutionError as err:
             line = " ".join(f"{err.ename}: {err.evalue}".split())
             if err.ename in ("ParameterError", "DataError", "SweepLocked"):
@@ -299,16 +307,20 @@ def run_one(text: Path, values: dict, known: dict, args, out_dir: Path) -> int:
         values["dry_run"] = True
     if args.executor and "executor" in known:
         values.update(executor=args.executor, scheduler=args.scheduler)
+    if not args.dry_run:
+        check_output(out_dir, repository())
     target = Path(tempfile.mkdtemp(prefix="replicate-dry-run-")) if args.dry_run else out_dir
     target.mkdir(parents=True, exist_ok=True)
     values.update(scale=args.scale, results_dir=str(target), figures_dir=None if args.dry_run else str(target))
     values = {k: v for k, v in values.items() if k in known}
     marker = out_dir / f"{text.stem}.run.json"  # written when the run finishes; publish and --all read it
-    if not args.dry_run:
-        marker.unlink(missing_ok=True)
     started = time.time()
     try:
-        rc = execute(text, values, target, args)
+        # One run of a notebook per folder: a second one is refused before it touches the first one's files.
+        with nullcontext() if args.dry_run else run_lock(target / text.stem):
+            if not args.dry_run:
+                marker.unlink(missing_ok=True)
+            rc = execute(text, values, target, args)
     except KeyboardInterrupt:
         print(f"interrupted; {finished_points(target)} finished points kept", file=sys.stderr)
         raise
@@ -326,11 +338,28 @@ def run_one(text: Path, values: dict, known: dict, args, out_dir: Path) -> int:
               f"executed end to end with one step of training; nothing was written"
               + (f" (it tried to write {', '.join(wrote)}: a notebook bug, discarded)" if wrote else ""))
         return 0
+    if rc == 0 and (failed := failed_points(target)):
+        print(f"replicate: {text.stem}: {failed} sweep point(s) failed (their rows hold the error); the run is not "
+              f"finished: rerun to retry them", file=sys.stderr)
+        rc = 1
     if rc == 0:
         summary(text, target, started)
         marker.write_text(json.dumps({"identity": identity(text, args.scale, given, args.device),
                                       "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n")
     return rc
+
+
+@contextmanager
+def run_lock(stem: Path):
+    """The writer lock of one notebook's run in its folder (`<stem>.lock`), refused with one line while held."""
+    from replicate.sweep import SweepLocked, writer_lock
+
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(writer_lock(stem))
+        except SweepLocked as err:
+            raise UsageError(f"{stem.name} is already running into {stem.parent}: {err}") from None
+        yield
 
 
 def cmd_run(args) -> int:
@@ -351,6 +380,35 @@ def cmd_run(args) -> int:
         raise UsageError(f"{text.stem} runs no sweep: it takes no --executor")
     out_dir = (Path(args.output) if args.output else root / "runs" / args.scale / text.parent.name).resolve()
     return run_one(text, values, known, args, out_dir)
+
+
+def check_output(out_dir: Path, root: Path) -> None:
+    """Refuse an output folder inside book/ (only `make notebooks` and `publish` write published results) or one
+    that is not a writable folder, with one line."""
+    if out_dir.is_relative_to((root / "book").resolve()):
+        raise UsageError(f"--output {out_dir} is inside book/: published results are written only by `make "
+                         f"notebooks` (cpu) and `replicate publish` (other scales); run into runs/ and publish")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--output {out_dir} exists and is not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"--output {out_dir}: cannot create it ({err.strerror or type(err).__name__})") from None
+    if not os.access(out_dir, os.W_OK):
+        raise UsageError(f"--output {out_dir} is not writable")
+
+
+def failed_points(folder: Path) -> int:
+    """Points recorded with an error in the sweep files of folder (a run with any is not finished)."""
+    from replicate.results import read_table
+    from replicate.sweep import ERROR, KEY
+
+    n = 0
+    for f in folder.glob("*.sweep.csv"):
+        t = read_table(f, dtype={KEY: str, ERROR: str})
+        if ERROR in t and KEY in t:
+            n += t.loc[t[ERROR].notna(), KEY].nunique()
+    return n
 
 
 def run_all(args, root: Path) -> int:
@@ -399,6 +457,12 @@ def cmd_publish(args) -> int:
             by_chapter.setdefault(text.parent.name, []).append(text)
     if not by_chapter:
         raise UsageError(f"no finished notebook under {source}: run `replicate run --all --scale {args.scale}` first")
+    records = {(chapter, t.stem): json.loads((source / chapter / f"{t.stem}.provenance.json").read_text())
+               for chapter, texts in by_chapter.items() for t in texts}
+    wrong = [f"{c}/{stem}: {r.get('scale')}" for (c, stem), r in records.items() if r.get("scale") != args.scale]
+    if wrong:  # checked before anything is copied: a refused publish changes nothing
+        raise UsageError(f"{source} holds runs made at another scale ({', '.join(wrong)}): publish --scale "
+                         f"{args.scale} takes only runs made at {args.scale}")
     for chapter, texts in by_chapter.items():
         folder, dest = source / chapter, root / "book" / chapter / "results" / args.scale
         shutil.rmtree(dest, ignore_errors=True)
@@ -408,7 +472,7 @@ def cmd_publish(args) -> int:
         files += [p for p in folder.iterdir() if p.suffix in FIGURES]
         for p in files:
             shutil.copy2(p, dest / p.name)
-        dirty = [t.stem for t in texts if json.loads((folder / f"{t.stem}.provenance.json").read_text()).get("dirty")]
+        dirty = [t.stem for t in texts if records[chapter, t.stem].get("dirty")]
         record = {"scale": args.scale, "source": str(folder), "notebooks": [t.stem for t in texts],
                   "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "publisher": git_state()}
         (dest / "published.json").write_text(json.dumps(record, indent=1) + "\n")
@@ -440,17 +504,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from replicate.scales import ParameterError
 
+    signal.signal(signal.SIGTERM, _terminated)  # a killed job ends like Ctrl-C: one line, finished points kept
     try:
         return args.fn(args)
     except (UsageError, ParameterError) as err:
         print(f"replicate: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         # Exit at once: at a normal interpreter shutdown asyncio would print the dead kernel's never-retrieved
         # task exception (a traceback) after our one line.
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(130)
+        os._exit(143 if isinstance(stop, Terminated) else 130)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is (exit 143 instead of 130)."""
+
+
+def _terminated(signum, frame):
+    raise Terminated()
 
 
 if __name__ == "__main__":

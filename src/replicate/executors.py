@@ -106,7 +106,9 @@ def run_points(fn: Callable[[Mapping[str, Any]], Any], points: Sequence[Mapping[
     from distributed import as_completed
 
     run = uuid.uuid4().hex[:8]
-    with _client(executor) as client:
+    # as_current: as_completed and Future.result look up "the current client"; a Client made with
+    # set_as_default=False (executor_from, the CLI's path) is not one unless made so here ("No clients found")
+    with _client(executor) as client, client.as_current():
         futures = {client.submit(fn, p, pure=False, key=f"{names[i]}-{run}"): i for i, p in enumerate(points)}
         try:
             for future in as_completed(futures):

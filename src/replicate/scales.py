@@ -101,13 +101,15 @@ def resolve(
 
     full = dataclasses.replace(config, **changes(overrides))  # what a real run would use
     config = dataclasses.replace(full, **changes(dry_overrides)) if dry_run else full
-    for f in dataclasses.fields(config):
-        value = getattr(config, f.name)
-        if hints[f.name] in (int, float) or typing.get_origin(hints[f.name]) is tuple:
-            if isinstance(value, tuple) and not value:
-                raise ParameterError(f"{f.name} must not be empty")
-    if hasattr(config, "validate"):
-        config.validate()
+    # the real run's config is validated too: a dry run must refuse what the run it stands for would refuse
+    for checked in (full, config) if dry_run else (config,):
+        for f in dataclasses.fields(checked):
+            value = getattr(checked, f.name)
+            if hints[f.name] in (int, float) or typing.get_origin(hints[f.name]) is tuple:
+                if isinstance(value, tuple) and not value:
+                    raise ParameterError(f"{f.name} must not be empty")
+        if hasattr(checked, "validate"):
+            checked.validate()
     if hasattr(full, "memory_bytes"):  # a dry run reports the full run's estimate, and refuses nothing
         check_memory(full, refuse=not dry_run)
     return config

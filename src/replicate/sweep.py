@@ -10,7 +10,9 @@ retried. The returned table lists the points in the order given, whatever order 
 point's fields exactly as given.
 
 `sweep_path` names the file after everything that changes a point's numbers (config, base seed, data, the
-library's code), so a changed run recomputes and an unchanged one resumes.
+library's code), so a changed run recomputes and an unchanged one resumes; each stored key also carries
+`point_function_identity` (the point function's source and torch's thread count), so a row computed by an edited
+point function, or under another thread count, is stale: dropped and recomputed, never resumed.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import inspect
 import json
 import operator
 import os
@@ -122,6 +125,19 @@ def _plain(value: Any) -> Any:
                     f"{type(value).__name__}")
 
 
+def point_function_identity(fn: Callable) -> str:
+    """12 hex digits of sha256 over the point function's source (for a lambda in a notebook cell, IPython keeps
+    the cell's text; without a source, its bytecode, constants and names) and torch's thread count (which changes
+    the reduction order, hence the numbers)."""
+    try:
+        text = inspect.getsource(fn)
+    except (OSError, TypeError):
+        code = getattr(fn, "__code__", None)
+        text = repr((code.co_code, code.co_consts, code.co_names)) if code else getattr(fn, "__qualname__",
+                                                                                        type(fn).__qualname__)
+    return hashlib.sha256(f"{text}\0threads={torch.get_num_threads()}".encode()).hexdigest()[:12]
+
+
 def point_key(point: Mapping[str, Any], key: Sequence[str]) -> str:
     """The identity of a point: the canonical JSON of its `key` fields (1 ≠ 1.0 ≠ "1"; None and "007" kept)."""
     return json.dumps([_plain(point[k]) for k in key], sort_keys=True)
@@ -164,8 +180,9 @@ def writer_lock(path: str | os.PathLike) -> Iterator[Path]:
             stale = where == host and pid.isdigit() and (
                 not pid_alive(int(pid)) or (int(pid) == os.getpid() and lock not in _HELD))
             if not stale:
-                raise SweepLocked(f"{path.name} is being written by process {owner or '(starting)'}; one writer per "
-                                  f"sweep file: wait for it or stop it") from None
+                raise SweepLocked(f"{path.name} is being written by process {owner or '(no owner recorded)'}; one "
+                                  f"writer at a time: wait for it or stop it; if no such process is running, "
+                                  f"remove {lock}") from None
             lock.unlink(missing_ok=True)
             continue
         with os.fdopen(fd, "w") as f:
@@ -182,7 +199,8 @@ def writer_lock(path: str | os.PathLike) -> Iterator[Path]:
         lock.unlink(missing_ok=True)
 
 
-def _read_sweep(path: Path | None) -> pd.DataFrame:
+def _read_sweep(path: Path | None, identity: str) -> pd.DataFrame:
+    """The sweep table at `path`, less the stale rows (those of another point-function identity)."""
     if path is None:
         return pd.DataFrame({KEY: pd.Series(dtype=str)})
     table = read_table(path, dtype={KEY: str, ERROR: str})
@@ -190,7 +208,7 @@ def _read_sweep(path: Path | None) -> pd.DataFrame:
         return pd.DataFrame({KEY: pd.Series(dtype=str)})
     if KEY not in table:
         raise ValueError(f"{path} has no {KEY} column: it was written by an older version; move it away to rerun")
-    return table
+    return table[table[KEY].str.endswith(f"#{identity}")].reset_index(drop=True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,13 +267,14 @@ def run_sweep(
     if not points:
         return pd.DataFrame()
     key = list(key) if key is not None else list(points[0])
-    keys = [point_key(p, key) for p in points]
+    identity = point_function_identity(fn)
+    keys = [f"{point_key(p, key)}#{identity}" for p in points]
     order = {k: i for i, k in enumerate(keys)}
     if len(order) != len(points):
         raise ValueError(f"sweep points are not unique in their key fields {key}")
     path = Path(path) if path is not None else None
     with writer_lock(path) if path is not None else nullcontext():
-        table = _read_sweep(path)
+        table = _read_sweep(path, identity)
         failed_before = set(table.loc[table[ERROR].notna(), KEY]) if ERROR in table else set()
         finished = set(table[KEY]) - failed_before
         todo = [i for i, k in enumerate(keys) if k not in finished]
