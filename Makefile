@@ -14,7 +14,7 @@ export OMP_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
 NOTEBOOKS := $(shell find book -name '*.py' -not -path '*/_build/*' | sort)
 
-.PHONY: book test unit nbval nbval-portable browser notebooks sync clean
+.PHONY: book test unit nbval nbval-kernels nbval-portable regressions browser notebooks sync clean
 
 # torch's CPU build (no multi-GB CUDA wheel) unless told otherwise, e.g. TORCH_INDEX=https://download.pytorch.org/whl/cu126;
 # TORCH_INDEX= (empty) takes torch from the ordinary index. Only torch itself is looked up there (--no-deps; its
@@ -36,11 +36,12 @@ book: $(BIN)/.installed
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo "open _build/html/index.html"
 
-## make test: unit tests, every notebook at smoke and its paper dry run, nbval at the stored parameters, the book
-test: $(BIN)/.installed unit nbval book browser
+## make test: unit tests, every notebook at smoke and its paper dry run, nbval at the stored parameters under
+## another floating-point path than the publishing one, injected regressions that must fail nbval, the book
+test: $(BIN)/.installed unit nbval-kernels regressions book browser
 
 unit: $(BIN)/.installed
-	$(BIN)/python -m pytest tests --ignore=tests/browser -n 2 -q
+	$(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/regressions -n 2 -q
 
 ## make nbval: re-execute every notebook at its stored parameters into a fresh scratch folder (never a sweep cache
 ## from an earlier run, never into book/) and compare the checked outputs with the stored ones
@@ -49,6 +50,16 @@ NBVAL = scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && REPLICATE_RES
 nbval: $(BIN)/.installed
 	@echo "nbval: re-executing $(words $(NOTEBOOKS)) notebooks at their stored parameters"
 	$(NBVAL)
+
+## make nbval-kernels: nbval under torch's default (non-vectorised) kernels and MKL's compatible GEMM, one thread:
+## the float path of another CPU, at the cost of one nbval (what `make test` runs)
+nbval-kernels: $(BIN)/.installed
+	export ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE && $(NBVAL)
+
+## make regressions: each plausible regression of tests/regressions/faults.py, injected into a cpu rerun of its
+## notebook, must make nbval fail
+regressions: $(BIN)/.installed
+	$(BIN)/python -m pytest tests/regressions -n 2 -q -p no:cacheprovider
 
 ## make nbval-portable: the same under another floating-point path (2 threads, torch's default kernels, MKL's
 ## compatible GEMM), the stand-in for another CPU: a verdict that flips here sits on an edge for its noise

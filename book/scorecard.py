@@ -51,8 +51,10 @@ print("chapters without results yet:", ", ".join(scorecard.chapters_without_resu
 # %% [markdown]
 # ## Verdicts per chapter
 #
-# Claims only (preconditions are checks on our own runs, shown on each notebook's claims table), at the scale the
-# book's notebooks were executed at.
+# Claims only (preconditions are checks on our own runs and diagnostics are implied rows, both shown on each
+# notebook's claims table), at the scale the book's notebooks were executed at. *Underpowered* counts the claims
+# whose test could not tell the paper from its named rival at this scale (power below 0.8 or false-pass above
+# 0.1): they are neither reproduced nor refuted, and each one's table row says what design would decide it.
 
 # %% tags=["remove-input"]
 HTML(scorecard.summary_html(counts))

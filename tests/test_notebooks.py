@@ -49,7 +49,7 @@ def test_first_code_cell_is_parameters_with_scale_cpu(text):
     assert params["scale"]["default"] == '"cpu"'
     assert {"dry_run", "results_dir", "figures_dir"} <= set(params)
     claims_cell = code_cells(jupytext.read(text))[-1].source
-    assert claims_cell.startswith("# NBVAL_CHECK_OUTPUT") and "claims.show" in claims_cell
+    assert claims_cell.startswith("# NBVAL_CHECK_OUTPUT") and "rerun.compare" in claims_cell
 
 
 def run(text, tmp_path, *args):

@@ -6,23 +6,26 @@ import re
 
 import pytest
 
-from replicate import claims, scorecard
+from replicate import claims, claims_html, scorecard
 
 ALPHA = claims.Registry(chapter="alpha2020-test", title="Alpha et al. (2020)", claims=(
     claims.Claim("alpha.fit.train", "sweep", "—", "training accuracy at the small LR", (0.95, math.inf), "ours",
-                 "the regime the paper studies", 0.01, kind="precondition"),
+                 "the regime the paper studies", 0.01, kind="precondition", expect=1.0, rival=0.5,
+                 rival_name="half fit"),
     claims.Claim("alpha.law.exponent", "sweep", "η* ∝ w^−1 (Thm 1)", "width exponent of η*", (-1.2, -0.8), "ours",
-                 "±0.2: the pilot's bootstrap half-width", 0.05, requires=("alpha.fit.train",)),
+                 "±0.2: the pilot's bootstrap half-width", 0.05, requires=("alpha.fit.train",), expect=-1.0,
+                 rival=0.0, rival_name="no width dependence"),
     claims.Claim("alpha.law.ratio", "sweep", "ratio ≤ 2 (Fig. 3)", "largest / smallest η*", (-math.inf, 2.0), "paper",
-                 "the paper's bound", 0.1),
+                 "the paper's bound", 0.1, expect=1.5, rival=4.0, rival_name="a ratio of 4"),
     claims.Claim("alpha.law.missing", "sweep", "gap > 0 (§4)", "generalisation gap", (0.0, math.inf), "paper",
-                 "a sign", 0.01, partly=(-0.01, math.inf), partly_reason="within one resolution step"),
+                 "a sign", 0.01, partly=(-0.01, math.inf), partly_reason="within one resolution step", expect=0.1,
+                 rival=-0.1, rival_name="the opposite sign"),
 ), history="2026-11-30: ratio bound declared before the run.")
 BETA = claims.Registry(chapter="beta2021-test", title="Beta & Gamma (2021)", claims=(
     claims.Claim("beta.catapult.peak", "toy", "loss spikes (Fig. 1)", "peak / initial loss", (1.0, math.inf), "paper",
-                 "a spike is any rise", 0.1),
+                 "a spike is any rise", 0.1, expect=5.0, rival=0.5, rival_name="no spike"),
     claims.Claim("beta.catapult.sharpness", "toy", "λ drops below 2/η (Eq. 5)", "final ηλ", (0.0, 2.0), "paper",
-                 "the stability edge", 0.05),
+                 "the stability edge", 0.05, expect=1.0, rival=4.0, rival_name="η off by ×2"),
 ))
 
 
@@ -72,7 +75,8 @@ def test_summary_counts_claims_only_at_the_books_scale(tmp_path):
     publish(tmp_path)
     counts = scorecard.summary(scorecard.collect(tmp_path))
     assert counts.loc[ALPHA.chapter].to_dict() == {"reproduced": 1, "partly": 0, "inconclusive": 0,
-                                                   "not reproduced": 1, "not testable at this scale": 1}
+                                                   "not reproduced": 1, "underpowered": 0,
+                                                   "not testable at this scale": 1}
     assert counts.loc[BETA.chapter, "inconclusive"] == 1 and counts.loc[BETA.chapter, "reproduced"] == 1
     text = scorecard.summary_text(counts)
     assert "all chapters" in text and "2 reproduced" in text
@@ -87,7 +91,7 @@ def test_one_table_of_claims_links_notebook_and_registry_and_shows_scales_side_b
     assert html.count("<table") == 1 and html.count("<tr>") == 1 + 5  # the precondition is on its notebook's table
     assert html.count('<tr class="notebook-row">') == 2
     assert html.index("at cpu") < html.index("at gpu")
-    assert f'href="claims-registry.html#{claims.anchor("alpha.law.exponent")}"' in html
+    assert f'href="claims-registry.html#{claims_html.anchor("alpha.law.exponent")}"' in html
     assert f'href="{ALPHA.chapter}/sweep.html#claims"' in html
     assert "†" not in html  # the precondition was met at both scales
     blocked = table.assign(verdict=lambda t: t["verdict"].where(t["kind"] == "claim", "not met"),
@@ -125,11 +129,11 @@ def test_registry_page_renders_every_claim_with_its_anchor_and_reason():
     html = scorecard.registry_html([ALPHA, BETA])
     for reg in (ALPHA, BETA):
         for c in reg.claims:
-            assert f'id="{claims.anchor(c.id)}"' in html
+            assert f'id="{claims_html.anchor(c.id)}"' in html
             assert html_lib.escape(c.reason) in html
     assert "within one resolution step" in html and "2026-11-30: ratio bound" in html
     assert "No tolerance changed" in html  # BETA has no history
-    assert f'href="#{claims.anchor("alpha.fit.train")}"' in html  # a precondition links to its row
+    assert f'href="#{claims_html.anchor("alpha.fit.train")}"' in html  # a precondition links to its row
     assert re.search(r"≥ 0\.95 \(ours\)", html)
     text = scorecard.registry_counts([ALPHA, BETA])
     assert "alpha2020-test" in text and "3 claims" in text and "1 preconditions" in text

@@ -6,10 +6,19 @@ preconditions it needs, and the resolution its number is shown at. A `Measuremen
 gives: a value with an interval over seeds or networks, its method and n. `judge` turns the two into rows:
 
     a required precondition not met, or nothing measured  → not testable at this scale
+    the test cannot decide (power < 0.8 or false-pass > 0.1) → underpowered (with the design that would decide)
     lo ≤ ci_low and ci_high ≤ hi                           → reproduced
     inside the looser `partly` band (stated with a reason)  → partly
     interval disjoint from [lo, hi]                        → not reproduced
     otherwise (the interval straddles an edge)             → inconclusive
+
+Calibration (`calibrate`): every claim declares the value its quantity has if the paper is right (`expect`, the
+positive control) and the value under a named rival (`rival`, `rival_name`, the negative control: the rival
+exponent, the mechanism removed, a plausible bug). The run's own measurement is re-drawn `REPLICATES` times
+around each of them with the noise the run has (its bootstrap distribution, its binomial count, or a simulator
+the chapter supplies) and judged with the same interval rule: `power` = P(reproduced | expect), `false_pass` =
+P(reproduced | rival). A diagnostic (kind="diagnostic") is a row implied by another row or by the run's own
+definition (convergence): it is shown, never judged or counted.
 
 A precondition is judged the same way about our own run and reads met / not met / unclear / not measured
 (or not testable, when it needs another precondition that is not met); a claim runs only when every
@@ -18,7 +27,6 @@ precondition it requires is *met*.
 
 from __future__ import annotations
 
-import html as _html
 import json
 import math
 import os
@@ -32,13 +40,16 @@ import pandas as pd
 from replicate.results import write_table
 from replicate.runtime import provenance
 
-VERDICTS = ("reproduced", "partly", "inconclusive", "not reproduced", "not testable at this scale")
-CHECKS = ("met", "unclear", "not met", "not measured", "not testable at this scale")
-KINDS = ("claim", "precondition")
+VERDICTS = ("reproduced", "partly", "inconclusive", "not reproduced", "underpowered", "not testable at this scale")
+CHECKS = ("met", "unclear", "not met", "underpowered", "not measured", "not testable at this scale")
+KINDS = ("claim", "precondition", "diagnostic")
+POWER, FALSE_PASS = 0.8, 0.1  # a verdict only where P(pass | paper) ≥ 0.8 and P(pass | rival) ≤ 0.1
+REPLICATES = 400  # simulated replicates per control: a power of 0.8 is estimated to ±0.04 (95 %)
+DESIGN_FACTORS = (2, 4, 8, 16, 32)  # the larger designs tried when a test cannot decide at the scale run
 SOURCES = ("paper", "ours")
 COLORS = {"reproduced": "#1b7837", "partly": "#7fbc41", "inconclusive": "#b8860b", "not reproduced": "#b2182b",
           "not testable at this scale": "#6a6a6a", "met": "#1b7837", "unclear": "#b8860b", "not met": "#b2182b",
-          "not measured": "#6a6a6a"}
+          "not measured": "#6a6a6a", "underpowered": "#8c6bb1", "diagnostic": "#4d4d4d"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,9 @@ class Claim:
     this tolerance; resolution: the display step of value and interval (coarser than the seed-to-seed
     spread, so that the printed, nbval-checked number survives another CPU); requires: ids of preconditions;
     notebook: the notebook that measures it; partly: a looser band, only with `partly_reason`.
+    expect: the quantity's value if the paper (for a precondition: the regime we assume) is right; rival,
+    rival_name: its value under the named rival the row must tell apart; controls: how both were chosen.
+    A diagnostic declares neither and is never judged.
     """
 
     id: str
@@ -65,6 +79,10 @@ class Claim:
     partly: tuple[float, float] | None = None
     partly_reason: str = ""
     unit: str = ""
+    expect: float = math.nan
+    rival: float = math.nan
+    rival_name: str = ""
+    controls: str = ""
 
     def __post_init__(self):
         lo, hi = self.tol
@@ -80,6 +98,11 @@ class Claim:
             raise ValueError(f"{self.id}: resolution must be > 0; got {self.resolution}")
         if self.partly is not None and not (self.partly[0] <= lo and hi <= self.partly[1] and self.partly_reason):
             raise ValueError(f"{self.id}: a partly band must contain the tolerance and state its reason")
+        if self.kind != "diagnostic" and not (math.isfinite(self.expect) and math.isfinite(self.rival)
+                                              and self.rival_name.strip()):
+            raise ValueError(f"{self.id}: a claim or precondition declares its controls (expect, rival, rival_name)")
+        if self.kind == "diagnostic" and self.requires:
+            raise ValueError(f"{self.id}: a diagnostic is shown, not judged: it requires nothing")
 
     @property
     def tolerance_text(self) -> str:
@@ -101,6 +124,7 @@ class Registry:
     title: str
     claims: tuple[Claim, ...]
     history: str = ""  # changes to a tolerance after it was declared, each with its reason
+    tables: Mapping[str, tuple] = field(default_factory=dict)  # notebook → its key `rerun.Table`s, compared on rerun
 
     def __post_init__(self):
         ids = [c.id for c in self.claims]
@@ -124,13 +148,21 @@ class Registry:
         return pd.DataFrame([{"id": c.id, "kind": c.kind, "notebook": c.notebook, "paper": c.paper,
                               "quantity": c.quantity, "tolerance": c.tolerance_text, "reason": c.reason,
                               "partly": "" if c.partly is None else f"[{c.partly[0]:g}, {c.partly[1]:g}]: "
-                              f"{c.partly_reason}", "resolution": c.resolution, "requires": ", ".join(c.requires)}
+                              f"{c.partly_reason}", "resolution": c.resolution, "requires": ", ".join(c.requires),
+                              "expect": c.expect, "rival": c.rival, "rival_name": c.rival_name,
+                              "controls": c.controls}
                              for c in self.claims])
 
 
 @dataclass(frozen=True)
 class Measurement:
-    """A measured value with its interval (over seeds or networks), n and the method of the interval."""
+    """A measured value with its interval (over seeds or networks), n and the method of the interval.
+
+    For calibration a measurement also carries its noise: `spread`, the estimator's deviations from `value` over
+    the interval's resamples (a bootstrap's replicates minus the value), or `simulator(truth, rng, factor)`, a
+    redraw of the whole measurement (estimator and interval) whose true quantity is `truth`, with `factor`× the
+    independent units. Without either, the noise is read off the interval (normal, sd = width / 3.92).
+    """
 
     value: float
     ci_low: float
@@ -138,6 +170,9 @@ class Measurement:
     n: int
     method: str
     note: str = ""
+    spread: np.ndarray | None = field(default=None, compare=False, repr=False)
+    simulator: Callable[[float, np.random.Generator, int], "Measurement"] | None = field(
+        default=None, compare=False, repr=False)
 
     def __post_init__(self):
         finite = [math.isfinite(v) for v in (self.value, self.ci_low, self.ci_high)]
@@ -173,7 +208,7 @@ def bootstrap(samples: Sequence[float], statistic: Callable[[np.ndarray], float]
     lo, hi = np.quantile(boots, [q, 1 - q])
     value = float(statistic(x))
     return Measurement(value, min(float(lo), value), max(float(hi), value), len(x),
-                       f"percentile bootstrap, {n_boot} resamples, {level:.0%}", note)
+                       f"percentile bootstrap, {n_boot} resamples, {level:.0%}", note, spread=boots - value)
 
 
 def fraction(successes: int, total: int, *, level: float = 0.95, note: str = "") -> Measurement:
@@ -183,8 +218,13 @@ def fraction(successes: int, total: int, *, level: float = 0.95, note: str = "")
     if total <= 0:
         return missing("0 runs")
     ci = binomtest(int(successes), int(total)).proportion_ci(confidence_level=level, method="wilson")
+
+    def redraw(truth: float, rng: np.random.Generator, factor: int) -> Measurement:
+        n = int(total) * factor
+        return fraction(int(rng.binomial(n, min(max(truth, 0.0), 1.0))), n, level=level)
+
     return Measurement(successes / total, float(ci.low), float(ci.high), int(total), f"Wilson {level:.0%}",
-                       note or f"{successes}/{total}")
+                       note or f"{successes}/{total}", simulator=redraw)
 
 
 def from_fit(fit: Mapping[str, float], n: int, *, key: str = "p", note: str = "") -> Measurement:
@@ -205,6 +245,7 @@ class Row:
     measurement: Measurement
     verdict: str
     blocked_by: tuple[str, ...] = field(default=())
+    calibration: Calibration | None = None
 
     @property
     def ours(self) -> str:
@@ -239,13 +280,9 @@ def _disjoint(lo: float, hi: float, band: tuple[float, float]) -> bool:
     return hi < band[0] or lo > band[1]
 
 
-def verdict(claim: Claim, m: Measurement, blocked: bool = False) -> str:
-    """The verdict of one claim (see the module docstring); preconditions read met / unclear / not met."""
+def interval_verdict(claim: Claim, m: Measurement) -> str:
+    """The interval rule alone (see the module docstring); preconditions read met / unclear / not met."""
     check = claim.kind == "precondition"
-    if not m.measured:
-        return "not measured" if check else "not testable at this scale"
-    if blocked:  # a check that itself needs an unmet check cannot be read either
-        return "not testable at this scale"
     if _inside(m.ci_low, m.ci_high, claim.tol):
         return "met" if check else "reproduced"
     if claim.partly is not None and _inside(m.ci_low, m.ci_high, claim.partly):
@@ -255,8 +292,84 @@ def verdict(claim: Claim, m: Measurement, blocked: bool = False) -> str:
     return "unclear" if check else "inconclusive"
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """What a row's test can tell apart at the design run: power = P(pass | expect), false_pass = P(pass |
+    rival), each over `replicates` simulated redraws of the measurement; `design`: the smallest multiple of the
+    independent units that reaches POWER and FALSE_PASS (empty when this design already does)."""
+
+    power: float
+    false_pass: float
+    replicates: int
+    design: str = ""
+
+    @property
+    def decides(self) -> bool:
+        return self.power >= POWER and self.false_pass <= FALSE_PASS
+
+
+def simulate(m: Measurement, truth: float, rng: np.random.Generator, factor: int = 1) -> Measurement:
+    """One redraw of measurement `m` whose true quantity is `truth`, with `factor`× its independent units: its own
+    simulator, else its estimator's deviations (`spread`, else normal from the interval) recentred on `truth`,
+    deviations and interval shrunk by √factor (the location-shift approximation of the bootstrap)."""
+    if m.simulator is not None:
+        return m.simulator(truth, rng, factor)
+    shrink = 1 / math.sqrt(factor)
+    if m.spread is not None and len(m.spread):
+        dev = float(rng.choice(m.spread))
+    else:
+        dev = float(rng.normal(0.0, (m.ci_high - m.ci_low) / 3.92))
+    value = truth + dev * shrink
+    return Measurement(value, value + (m.ci_low - m.value) * shrink, value + (m.ci_high - m.value) * shrink, m.n,
+                       m.method)
+
+
+def pass_rate(claim: Claim, m: Measurement, truth: float, *, factor: int = 1, replicates: int = REPLICATES,
+              seed: int = 0) -> float:
+    """P(the row passes — reproduced, or met — | the quantity's true value is `truth`), over simulated redraws."""
+    rng = np.random.default_rng(seed)
+    passing = ("reproduced", "met")
+    return float(np.mean([interval_verdict(claim, simulate(m, truth, rng, factor)) in passing
+                          for _ in range(replicates)]))
+
+
+def calibrate(claim: Claim, m: Measurement, *, replicates: int = REPLICATES, seed: int = 0) -> Calibration | None:
+    """Power and false-pass of `claim`'s test with the noise of measurement `m`, and, where this design cannot
+    decide, the smallest multiple of the units (DESIGN_FACTORS) that would. None for a diagnostic or nothing
+    measured."""
+    if claim.kind == "diagnostic" or not m.measured:
+        return None
+    rates = lambda k: (pass_rate(claim, m, claim.expect, factor=k, replicates=replicates, seed=seed),
+                       pass_rate(claim, m, claim.rival, factor=k, replicates=replicates, seed=seed + 1))
+    power, false_pass = rates(1)
+    design = ""
+    if not (power >= POWER and false_pass <= FALSE_PASS):
+        design = f"not decidable within {DESIGN_FACTORS[-1]}× the units (n = {m.n})"
+        for k in DESIGN_FACTORS:
+            p, f = rates(k)
+            if p >= POWER and f <= FALSE_PASS:
+                design = f"{k}× the independent units (n = {m.n} → {k * m.n}): power {p:.2f}, false-pass {f:.2f}"
+                break
+    return Calibration(power, false_pass, replicates, design)
+
+
+def verdict(claim: Claim, m: Measurement, blocked: bool = False, calibration: Calibration | None = None) -> str:
+    """The verdict of one row (see the module docstring)."""
+    check = claim.kind == "precondition"
+    if claim.kind == "diagnostic":
+        return "diagnostic"
+    if not m.measured:
+        return "not measured" if check else "not testable at this scale"
+    if blocked:  # a check that itself needs an unmet check cannot be read either
+        return "not testable at this scale"
+    if calibration is not None and not calibration.decides:
+        return "underpowered"
+    return interval_verdict(claim, m)
+
+
 def judge(registry: Registry, notebook: str, measured: Mapping[str, Measurement]) -> list[Row]:
-    """Judge every claim the registry declares for `notebook`, preconditions first, in registry order.
+    """Judge every claim the registry declares for `notebook`, preconditions first, in registry order, each
+    with its calibration (`calibrate`).
 
     `measured` must hold exactly the ids declared for this notebook (use `missing(why)` for what could not be
     measured): a forgotten claim or an undeclared id is an error, so no row can be added or dropped silently.
@@ -272,9 +385,10 @@ def judge(registry: Registry, notebook: str, measured: Mapping[str, Measurement]
     rows = []
     for c in declared:
         blocked = tuple(r for r in c.requires if outcome.get(r) != "met")
-        v = verdict(c, measured[c.id], blocked=bool(blocked))
+        cal = calibrate(c, measured[c.id])
+        v = verdict(c, measured[c.id], blocked=bool(blocked), calibration=cal)
         outcome[c.id] = v
-        rows.append(Row(c, measured[c.id], v, blocked))
+        rows.append(Row(c, measured[c.id], v, blocked, cal))
     return rows
 
 
@@ -287,89 +401,16 @@ def table(rows: Iterable[Row]) -> pd.DataFrame:
                     "ci_low": m.ci_low, "ci_high": m.ci_high, "n": m.n, "method": m.method, "note": m.note,
                     "tol_low": c.tol[0], "tol_high": c.tol[1], "tol_source": c.source, "resolution": c.resolution,
                     "ours": r.ours, "tolerance": c.tolerance_text, "verdict": r.verdict,
-                    "blocked_by": ", ".join(r.blocked_by)})
+                    "blocked_by": ", ".join(r.blocked_by), "expect": c.expect, "rival": c.rival,
+                    "rival_name": c.rival_name, "power": cal.power if (cal := r.calibration) else math.nan,
+                    "false_pass": cal.false_pass if cal else math.nan, "design": cal.design if cal else ""})
     return pd.DataFrame(out)
-
-
-def show(rows: Iterable[Row]) -> str:
-    """The nbval-checked text: per row, id, verdict and the value at the claim's declared resolution, nothing
-    finer (the interval is on the page; its ends move with the reduction order of another CPU)."""
-    lines = []
-    for r in rows:
-        value = fmt(r.measurement.value, r.claim.resolution) if r.measurement.measured else "n/a"
-        lines.append(f"{r.claim.id:<44} {r.verdict:<27} {value}")
-    return "\n".join(lines)
 
 
 def counts(rows: Iterable[Row]) -> dict[str, int]:
     """How many claims (preconditions excluded) got each verdict."""
     got = [r.verdict for r in rows if r.claim.kind == "claim"]
     return {v: got.count(v) for v in VERDICTS if got.count(v)}
-
-
-REGISTRY_PAGE = "claims-registry"  # the book page that renders every registry: book/claims-registry.(py|ipynb)
-
-
-def anchor(claim_id: str) -> str:
-    """The HTML anchor of a claim on the registry page."""
-    return "claim-" + claim_id.replace(".", "-")
-
-
-def published_scales(chapter: str, notebook: str) -> dict[str, pd.DataFrame]:
-    """The claims tables of `notebook` published at other scales (`book/<chapter>/results/<scale>/`, written
-    by `replicate publish`), by scale; empty outside the repository or when none is published."""
-    from replicate.runtime import repository_root
-
-    root = repository_root()
-    if root is None:
-        return {}
-    found = sorted((root / "book" / chapter / "results").glob(f"*/{notebook}.claims.csv"))
-    return {f.parent.name: pd.read_csv(f, dtype=str, keep_default_na=False).set_index("id") for f in found}
-
-
-def html(rows: Sequence[Row], registry_href: str = f"../{REGISTRY_PAGE}.html",
-         other_scales: Mapping[str, pd.DataFrame] | None = None) -> str:
-    """The readable table for the page: wrapped text, verdict coloured, ours with its interval, the tolerance
-    with its source, a link to the registry's reason for it, and (`other_scales`) the verdicts published at
-    other scales beside ours."""
-    esc = _html.escape
-    other_scales = other_scales or {}
-    body = []
-    for r in rows:
-        c, m = r.claim, r.measurement
-        color = COLORS[r.verdict]
-        why = f" — needs {', '.join(r.blocked_by)}" if r.blocked_by else ""
-        method = f"n = {m.n}, {m.method}" if m.measured else m.note
-        kind = "precondition: " if c.kind == "precondition" else ""
-        others = ""
-        for table_ in other_scales.values():
-            if c.id in table_.index:
-                got = table_.loc[c.id]
-                others += (f'<td>{esc(got["ours"])}<br><b style="color:{COLORS.get(got["verdict"], "#000")}">'
-                           f'{esc(got["verdict"])}</b></td>')
-            else:
-                others += "<td>—</td>"
-        body.append(
-            "<tr>"
-            f'<td><a href="{registry_href}#{anchor(c.id)}"><code>{esc(c.id)}</code></a><br>{esc(kind)}{esc(c.quantity)}</td>'
-            f"<td>{esc(c.paper)}</td>"
-            f"<td>{esc(r.ours)}<br><small>{esc(method)}</small></td>"
-            f"<td>{esc(c.tolerance_text)}</td>"
-            f'<td style="color:{color};font-weight:bold">{esc(r.verdict)}<small>{esc(why)}</small></td>'
-            f"{others}</tr>")
-    extra = "".join(f"<th>at {esc(scale)} scale (published)</th>" for scale in other_scales)
-    head = f"<tr><th>claim</th><th>paper</th><th>ours [interval]</th><th>tolerance</th><th>verdict</th>{extra}</tr>"
-    return ('<table class="claims-table" style="table-layout:fixed;width:100%;word-wrap:break-word;'
-            'font-size:0.85em">' f"<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>")
-
-
-def display(rows: Sequence[Row], chapter: str | None = None):
-    """Show the HTML claims table in the notebook (the page's view; the nbval-checked text is `show`); with
-    `chapter`, the verdicts published at other scales stand beside ours."""
-    from IPython.display import HTML
-
-    scales = published_scales(chapter, rows[0].claim.notebook) if chapter and rows else {}
-    return HTML(html(rows, other_scales=scales))
 
 
 def write(rows: Sequence[Row], chapter: str, notebook: str, scale: str, results_dir: str | os.PathLike,

@@ -17,11 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from replicate.claims import COLORS, REGISTRY_PAGE, VERDICTS, Registry, anchor
+from replicate.claims import COLORS, VERDICTS, Registry
+from replicate.claims_html import REGISTRY_PAGE, anchor
 
-NUMBERS = ["value", "ci_low", "ci_high", "n", "tol_low", "tol_high", "resolution"]
+NUMBERS = ["value", "ci_low", "ci_high", "n", "tol_low", "tol_high", "resolution", "expect", "rival", "power",
+           "false_pass"]
 COLUMNS = ["chapter", "notebook", "scale", "id", "kind", "claim", "paper", "value", "ci_low", "ci_high", "n",
-           "method", "tol_low", "tol_high", "tol_source", "resolution", "ours", "tolerance", "verdict", "blocked_by"]
+           "method", "tol_low", "tol_high", "tol_source", "resolution", "ours", "tolerance", "verdict", "blocked_by",
+           "expect", "rival", "rival_name", "power", "false_pass", "design"]
 SHORT = {"not testable at this scale": "not testable"}  # column headers of the summary
 _esc = html.escape
 
@@ -173,7 +176,9 @@ def _scale_cell(row: pd.Series | None, rows: Mapping[tuple[str, str], pd.Series]
     needs = [rows.get((row["chapter"], i.strip())) for i in row["blocked_by"].split(",") if i.strip()]
     why = "; ".join(f'{n["id"]}: {n["verdict"]} ({n["ours"]})' for n in needs if n is not None)
     blocked = f'<span title="needs {_esc(why or row["blocked_by"])}">†</span>' if row["blocked_by"] else ""
-    return f'<td><b style="color:{color}">{_esc(verdict)}</b>{blocked} {_esc(str(row["ours"]))}</td>'
+    power = (f'<br><small>power {float(row["power"]):.2f} · false-pass {float(row["false_pass"]):.2f}</small>'
+             if math.isfinite(float(row.get("power", math.nan))) else "")
+    return f'<td><b style="color:{color}">{_esc(verdict)}</b>{blocked} {_esc(str(row["ours"]))}{power}</td>'
 
 
 def table_html(table: pd.DataFrame, registry_href: str = f"{REGISTRY_PAGE}.html") -> str:
@@ -236,14 +241,27 @@ def environments_html(env: pd.DataFrame) -> str:
         table.replace('class="dataframe scorecard-table"', 'class="scorecard-table" style="font-size:0.75em;width:100%"')
 
 
-def registry_html(registries: Iterable[Registry]) -> str:
+def registry_html(registries: Iterable[Registry], published: pd.DataFrame | None = None) -> str:
     """Every declared claim of every chapter: its anchor, the paper's statement, what we measure, the tolerance
-    with its source and reason, the looser band if any, the display resolution, its preconditions; then the
-    registry's history of changes."""
+    with its source and reason, the looser band if any, its controls (expect, rival) with the power and
+    false-pass the published run measured (`published`, from `collect`), the display resolution, its
+    preconditions; then the registry's history of changes."""
     parts = []
+    pub = {} if published is None else {r["id"]: r for _, r in published[published["scale"] == book_scale(
+        published)].iterrows()}
     for reg in registries:
         rows = []
         for c in reg.claims:
+            got = pub.get(c.id)
+            measured = (f"; at {_esc(str(got['scale']))}: power {float(got['power']):.2f}, false-pass "
+                        f"{float(got['false_pass']):.2f}" + (f" — decides with {_esc(str(got['design']))}"
+                                                             if str(got.get("design", "")) else "")
+                        if got is not None and math.isfinite(float(got.get("power", math.nan))) else "")
+            controls = ("<br><b>diagnostic</b>: shown, not judged (implied by another row or by the run itself)"
+                        if c.kind == "diagnostic" else
+                        f"<br><b>controls</b>: passes if {c.expect:g} (the paper's side) · must fail if "
+                        f"{c.rival:g} ({_esc(c.rival_name)}){'. ' + _esc(c.controls) if c.controls else ''}"
+                        f"{measured}")
             needs = ", ".join(f'<a href="#{anchor(r)}"><code>{_esc(r)}</code></a>' for r in c.requires) or "none"
             partly = (f"<br><b>partly</b> inside [{c.partly[0]:g}, {c.partly[1]:g}]: {_esc(c.partly_reason)}"
                       if c.partly is not None else "")
@@ -251,7 +269,7 @@ def registry_html(registries: Iterable[Registry]) -> str:
                 f'<tr id="{anchor(c.id)}"><td><code>{_esc(c.id)}</code><br><small>{_esc(c.kind)} · '
                 f'<a href="{_esc(reg.chapter)}/{_esc(c.notebook)}.html#claims">{_esc(c.notebook)}</a></small></td>'
                 f"<td><b>paper</b>: {_esc(c.paper)}<br><b>we measure</b>: {_esc(c.quantity)}"
-                f"<br><b>tolerance</b>: {_esc(c.tolerance_text)}, because {_esc(c.reason)}{partly}"
+                f"<br><b>tolerance</b>: {_esc(c.tolerance_text)}, because {_esc(c.reason)}{partly}{controls}"
                 f"<br><b>shown to</b> {c.resolution:g} · <b>needs</b>: {needs}</td></tr>")
         history = f"<p><b>History.</b> {_esc(reg.history)}</p>" if reg.history.strip() else \
             "<p><b>History.</b> No tolerance changed after it was declared.</p>"
@@ -270,5 +288,6 @@ def registry_counts(registries: Iterable[Registry]) -> str:
     lines = []
     for reg in registries:
         kinds = [c.kind for c in reg.claims]
-        lines.append(f"{reg.chapter:<32} {kinds.count('claim'):>3} claims {kinds.count('precondition'):>3} preconditions")
+        lines.append(f"{reg.chapter:<32} {kinds.count('claim'):>3} claims {kinds.count('precondition'):>3} preconditions"
+                     f" {kinds.count('diagnostic'):>3} diagnostics")
     return "\n".join(lines) or "no registries"

@@ -1,0 +1,25 @@
+"""Each fault of `faults.FAULTS`, injected through the real code into a cpu rerun of its notebook, makes nbval fail
+with a "differs" line: the published numbers are checked closely enough to catch it (`make regressions`)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from faults import FAULTS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name", sorted(FAULTS))
+def test_injected_regression_makes_nbval_fail(name, tmp_path):
+    fault = FAULTS[name]
+    env = {**os.environ, "REPLICATE_FAULT": name, "REPLICATE_RESULTS_ROOT": str(tmp_path),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))}
+    run = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "--sanitize-with", ".nbval-sanitize.cfg",
+                          "-p", "no:cacheprovider", "-q", fault.notebook], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=1200)
+    assert run.returncode != 0, f"{fault.what}: nbval passed\n{run.stdout[-2000:]}"
+    assert "differs" in run.stdout, run.stdout[-2000:]

@@ -1,0 +1,78 @@
+"""A rerun against the published numbers: agrees within the declared tolerances, differs on a real regression."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from replicate import claims, rerun
+
+PRE = claims.Claim("t.fits", "nb", "the net fits (ours)", "training accuracy", (0.9, 1.0), "ours", "r", 0.01,
+                   kind="precondition", expect=1.0, rival=0.5, rival_name="half fit")
+SLOPE = claims.Claim("t.slope", "nb", "η* ∝ L^-1.5 (eq. 3)", "depth exponent", (-2.0, -1.0), "paper", "r", 0.1,
+                     requires=("t.fits",), expect=-1.5, rival=0.0, rival_name="no depth dependence")
+LAM = rerun.Table("runs", keys=("depth", "seed"), columns={"lam1": 1e-4}, reason="λ1 at init: deterministic")
+REG = claims.Registry("ch", "Test chapter", (PRE, SLOPE), tables={"nb": (LAM,)})
+
+
+def _rows(slope: claims.Measurement):
+    return claims.judge(REG, "nb", {"t.fits": claims.fraction(40, 40), "t.slope": slope})
+
+
+def _runs(factor: float = 1.0) -> pd.DataFrame:
+    return pd.DataFrame({"depth": [2, 2, 4, 4], "seed": [0, 1, 0, 1], "lam1": factor * np.array([3.0, 3.1, 6.2, 6.0])})
+
+
+@pytest.fixture
+def book(tmp_path, monkeypatch):
+    """A repository with published cpu results of `nb`; returns the fresh run's folder."""
+    (tmp_path / "_toc.yml").write_text("root: x\n")
+    published = tmp_path / "book" / "ch" / "results"
+    claims.write(_rows(claims.Measurement(-1.5, -1.6, -1.4, 8, "t")), "ch", "nb", "cpu", published)
+    _runs().to_csv(published / "nb.runs.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    fresh = tmp_path / "runs"
+    fresh.mkdir()
+    return fresh
+
+
+def test_identical_rerun_agrees_on_every_row_and_table(book):
+    _runs().to_csv(book / "nb.runs.csv", index=False)
+    text = rerun.compare(_rows(claims.Measurement(-1.5, -1.6, -1.4, 8, "t")), REG, "cpu", book)
+    assert text.count("agrees") == 3 and "differs" not in text and "nb.runs.csv" in text
+
+
+def test_value_within_the_published_half_width_agrees_beyond_it_differs(book):
+    _runs().to_csv(book / "nb.runs.csv", index=False)
+    near = rerun.compare(_rows(claims.Measurement(-1.45, -1.55, -1.35, 8, "t")), REG, "cpu", book)
+    assert "t.slope" in near and "differs" not in near
+    far = rerun.compare(_rows(claims.Measurement(-1.3, -1.4, -1.2, 8, "t")), REG, "cpu", book)
+    assert "differs: value -1.3" in far
+
+
+@pytest.mark.parametrize("factor, agrees", [(1 + 1e-6, True), (1.01, False), (1.5, False)])
+def test_a_one_percent_regression_of_a_key_number_differs(book, factor, agrees):
+    _runs(factor).to_csv(book / "nb.runs.csv", index=False)
+    text = rerun.compare(_rows(claims.Measurement(-1.5, -1.6, -1.4, 8, "t")), REG, "cpu", book)
+    line = next(t for t in text.splitlines() if "nb.runs.csv" in t)
+    assert ("agrees" in line) == agrees, line
+    assert agrees or "lam1 at depth" in line
+
+
+def test_a_row_on_an_edge_prints_the_same_line_whichever_verdict_the_rerun_gets():
+    pub = pd.Series({"value": -1.05, "ci_low": -1.15, "ci_high": -0.95, "n": 8, "tol_low": -2.0, "tol_high": -1.0,
+                     "verdict": "inconclusive", "ours": "", "power": 0.95, "false_pass": 0.0})
+    assert rerun.on_edge(pub)
+    for verdict in ("inconclusive", "reproduced"):
+        fresh = pub.copy()
+        fresh["value"], fresh["verdict"] = -1.08, verdict
+        assert rerun.compare_row(fresh, pub) == "agrees (on an edge)"
+    clear = pub.copy()
+    clear["value"], clear["ci_low"], clear["ci_high"], clear["verdict"] = -1.5, -1.6, -1.4, "reproduced"
+    moved = clear.copy()
+    moved["verdict"] = "underpowered"
+    assert not rerun.on_edge(clear) and rerun.compare_row(moved, clear).startswith("differs: verdict")
+
+
+def test_nothing_published_at_this_scale_is_said_not_compared(book):
+    assert rerun.compare(_rows(claims.Measurement(-1.5, -1.6, -1.4, 8, "t")), REG, "smoke", book).startswith(
+        "nothing to compare")
