@@ -42,7 +42,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from replicate import claims, plots, results, runtime, scales, sweep
+from replicate import claims, claims_html, plots, rerun, results, runtime, scales, sweep
 from replicate.papers import max_initial_lr as mil
 from replicate.papers.max_initial_lr import analysis, measure, protocol
 from replicate.registry.iyer2023 import CHAPTER, REGISTRY
@@ -214,18 +214,22 @@ dead.pivot_table(index=["condition", "depth", "width"], columns=["where", "layer
 #
 # Each claim is judged from a 95 % interval (bootstrap over seeds within each network, or Wilson for fractions)
 # against a tolerance declared in the registry before the run; a condition's claims are judged only when its
-# search bracketed η* in the networks of the grid. Tolerances and reasons: the registry page.
+# search bracketed η* in the networks of the grid. Each row is calibrated first: the law it tests (and its named
+# rival) is simulated with this run's per-seed spread of η* and the search's grid of learning rates, through the
+# same fit and bootstrap; a row whose test cannot tell the two apart reads *underpowered*, with the design that
+# would. Tolerances, controls and reasons: the registry page.
 
 # %%
 rows = claims.judge(REGISTRY, "eta-star", measure.measure_eta_star(
-    trainings, tuple(conditions), min_ratio=cfg.min_ratio, n_boot=cfg.n_boot, seed=seed))
+    trainings, tuple(conditions), min_ratio=cfg.min_ratio, n_boot=cfg.n_boot, seed=seed,
+    grids=measure.search_grids(cfg)))
 if not dry_run:
     claims.write(rows, CHAPTER, "eta-star", scale, out, overrides=dict(depths=depths, widths=widths, seeds=seeds))
 claims.glue_counts(rows, "eta-star-verdicts")
 
 # %% tags=["remove-input"]
-claims.display(rows, CHAPTER)
+claims_html.display(rows, CHAPTER)
 
 # %% tags=["remove-cell"]
 # NBVAL_CHECK_OUTPUT
-print(claims.show(rows))
+print(rerun.compare(rows, REGISTRY, scale, out, dry_run=dry_run))

@@ -15,6 +15,7 @@ hidden layers' ∝ d·w, so λ0 ≈ c (D_in + d·w).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import partial
 
@@ -158,10 +159,30 @@ def measure(depth: int, width: int, seed: int, data, cfg: ThresholdsConfig) -> d
     return out
 
 
+def geometric_mean(values: np.ndarray, *, n_boot: int, seed: int = 0) -> claims.Measurement:
+    """Geometric mean of positive values with its percentile bootstrap interval (over the values), and a simulator
+    that redraws it multiplicatively: the bootstrap's deviations of the log mean, recentred on log(truth) and shrunk
+    by √factor (factor × the values)."""
+    logs = np.log(np.asarray(values, float))
+    m = claims.bootstrap(logs, np.mean, n_boot=n_boot, seed=seed)
+    if not m.measured:
+        return m
+    dev = np.asarray(m.spread, float)
+    lo, hi = m.ci_low - m.value, m.ci_high - m.value
+
+    def redraw(truth: float, rng: np.random.Generator, factor: int) -> claims.Measurement:
+        shrink = 1 / math.sqrt(factor)
+        v = math.log(truth) + float(rng.choice(dev)) * shrink
+        return claims.Measurement(math.exp(v), math.exp(v + lo * shrink), math.exp(v + hi * shrink), m.n, m.method)
+
+    return claims.Measurement(math.exp(m.value), math.exp(m.ci_low), math.exp(m.ci_high), m.n,
+                              m.method + ", on the log scale", simulator=redraw)
+
+
 def measure_thresholds(table: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> dict[str, claims.Measurement]:
     """The claims of `replicate.registry.thresholds` from the per-network table (depth, width, seed, lam0,
-    eta_crit, eta_max, eta_star, *_status): brackets (preconditions), η_max·λ0, η* in the catapult window, the
-    d·w exponent of λ0, and |s + 1| for the slope s of log η* on log λ0."""
+    eta_crit, eta_max, eta_star, *_status): brackets (preconditions), η_max·λ0, η* in the catapult window, and the
+    diagnostics: the d·w exponent of λ0 and |s + 1| for the slope s of log η* on log λ0."""
     n = len(table)
     ok_max, ok_star = table.eta_max_status == "ok", table.eta_star_status == "ok"
     both = table[ok_max & ok_star]
@@ -170,9 +191,8 @@ def measure_thresholds(table: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0
     return {
         "thresholds.eta-max.brackets": claims.fraction(int(ok_max.sum()), n),
         "thresholds.eta-star.brackets": claims.fraction(int(ok_star.sum()), n),
-        "thresholds.eta-max-lam0": claims.bootstrap((table.eta_max * table.lam0)[ok_max].to_numpy(),
-                                                    lambda v: float(np.exp(np.log(v).mean())), n_boot=n_boot,
-                                                    seed=seed),
+        "thresholds.eta-max-lam0": geometric_mean((table.eta_max * table.lam0)[ok_max].to_numpy(), n_boot=n_boot,
+                                                  seed=seed),
         "thresholds.eta-star-window": claims.fraction(inside, len(both)),
         "thresholds.lam0-exponent": analysis.config_bootstrap(table, ["lam0"], analysis.power_law_stats("lam0")["p"],
                                                               n_boot=n_boot, seed=seed),

@@ -80,7 +80,7 @@ def config_bootstrap(df: pd.DataFrame, columns: list[str], statistic: Callable[[
     return claims.Measurement(value, min(float(lo), value), max(float(hi), value), len(d),
                               f"bootstrap over {'networks' if single else 'seeds within'} {len(groups)} (d, w), "
                               f"{n_boot} resamples, {level:.0%}",
-                              note)
+                              note, spread=boots - value)
 
 
 def _lstsq(t: pd.DataFrame, y: str, xs: list[str]) -> tuple[np.ndarray, float]:
