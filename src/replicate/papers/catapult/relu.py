@@ -154,7 +154,7 @@ def run_relu_seed(cfg: ReLUConfig, width: int, seed: int, X, Y, X_test, Y_test, 
 
 def relu_phases(history: pd.DataFrame, steps: int, rebound: float = 1.05, by: tuple[str, ...] = ("width", "seed")
                 ) -> pd.DataFrame:
-    """One row per (width, seed, factor): phase, loss rebound, λ_final/λ0, η·λ_final, accuracy at fixed τ.
+    """One row per (width, seed, factor): λ0, phase, loss rebound, λ_final/λ0, η·λ_final, accuracy at fixed τ.
 
     With 10 outputs the initial loss is dominated by directions that fall at once, so a catapult shows as a
     *rebound*: the loss rises above its running minimum, max_t L_t / min_{s≤t} L_s > `rebound` (the history must
@@ -170,7 +170,7 @@ def relu_phases(history: pd.DataFrame, steps: int, rebound: float = 1.05, by: tu
         ratio = float(np.nanmax(loss / np.minimum.accumulate(loss))) if np.isfinite(loss).all() else np.inf
         lam_ratio = g["lam_final"].iloc[-1] / g["lam0"].iloc[0] if "lam_final" in g else np.nan
         factor = keys[-1]
-        rows.append({**dict(zip(by, keys[:-1])), "factor": factor, "eta_lam0": 2 * factor,
+        rows.append({**dict(zip(by, keys[:-1])), "factor": factor, "eta_lam0": 2 * factor, "lam0": g["lam0"].iloc[0],
                      "phase": "divergent" if div else "catapult" if ratio > rebound else "lazy",
                      "rebound": ratio, "final_loss_ratio": final / l0, "lam_final_ratio": lam_ratio,
                      "eta_lam_final": 2 * factor * lam_ratio,
