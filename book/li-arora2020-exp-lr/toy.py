@@ -38,7 +38,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from replicate import claims, plots, results, runtime, scales
+from replicate import claims, claims_html, plots, rerun, results, runtime, scales
 from replicate.papers import exp_lr
 from replicate.registry.li_arora2020 import REGISTRY
 
@@ -106,8 +106,8 @@ if not dry_run:
 claims.glue_counts(rows, "toy-verdicts")
 
 # %% tags=["remove-input"]
-claims.display(rows, CHAPTER)
+claims_html.display(rows, CHAPTER)
 
 # %% tags=["remove-cell"]
 # NBVAL_CHECK_OUTPUT
-print(claims.show(rows))
+print(rerun.compare(rows, REGISTRY, scale, out, dry_run=dry_run))

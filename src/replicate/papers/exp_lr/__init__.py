@@ -11,9 +11,10 @@ x² − (1 + γ − λη)x + γ = 0, when the no-WD run starts with the buffer v
 from replicate.papers.exp_lr.accuracy import (ACCURACY_DRY_RUN, ACCURACY_PRESETS, SCHEDULES, AccuracyConfig,
                                               accuracy, arm_seed, gap, load_accuracy_data, make_accuracy_net,
                                               measure_accuracy, train_schedule)
-from replicate.papers.exp_lr.equivalence import (EQUIVALENCE_DRY_RUN, EQUIVALENCE_PRESETS, VARIANTS,
-                                                 EquivalenceConfig, measure_equivalence, norm_identity_errors,
-                                                 run_equivalence)
+from replicate.papers.exp_lr.equivalence import (EQUIVALENCE_DRY_RUN, EQUIVALENCE_PRESETS, FLOAT_PATH_FACTOR,
+                                                 PRECISION_CELLS, VARIANTS, EquivalenceConfig, float_path_band,
+                                                 glue_numbers, measure_equivalence, norm_identity_errors,
+                                                 precision_cells, run_equivalence)
 from replicate.papers.exp_lr.nets import (ACCURACY_DATASETS, DATASETS, MODELS, PreActBlock, PreResNet32,
                                           ScaleInvariantConvNet, augment, batch_order, load_images, make_net,
                                           make_preresnet32, normalised_weights_gap)
@@ -21,9 +22,10 @@ from replicate.papers.exp_lr.toy import (TOY_DRY_RUN, TOY_PRESETS, TOY_SETTINGS,
                                          toy_loss_grad, toy_starts)
 
 __all__ = ["ACCURACY_DATASETS", "ACCURACY_DRY_RUN", "ACCURACY_PRESETS", "DATASETS", "EQUIVALENCE_DRY_RUN",
-           "EQUIVALENCE_PRESETS", "MODELS", "SCHEDULES", "TOY_DRY_RUN", "TOY_PRESETS", "TOY_SETTINGS", "VARIANTS",
-           "AccuracyConfig", "EquivalenceConfig", "PreActBlock", "PreResNet32", "ScaleInvariantConvNet", "ToyConfig",
-           "accuracy", "arm_seed", "augment", "batch_order", "gap", "load_accuracy_data", "load_images",
-           "make_accuracy_net", "make_net", "make_preresnet32", "measure_accuracy", "measure_equivalence",
-           "measure_toy", "norm_identity_errors", "normalised_weights_gap", "run_equivalence",
-           "run_toy", "toy_loss_grad", "toy_starts", "train_schedule"]
+           "EQUIVALENCE_PRESETS", "FLOAT_PATH_FACTOR", "MODELS", "PRECISION_CELLS", "SCHEDULES", "TOY_DRY_RUN",
+           "TOY_PRESETS", "TOY_SETTINGS", "VARIANTS", "AccuracyConfig", "EquivalenceConfig", "PreActBlock",
+           "PreResNet32", "ScaleInvariantConvNet", "ToyConfig", "accuracy", "arm_seed", "augment", "batch_order",
+           "float_path_band", "gap", "glue_numbers", "load_accuracy_data", "load_images", "make_accuracy_net", "make_net", "make_preresnet32",
+           "measure_accuracy", "measure_equivalence", "measure_toy", "norm_identity_errors", "normalised_weights_gap",
+           "precision_cells", "run_equivalence", "run_toy", "toy_loss_grad", "toy_starts",
+           "train_schedule"]
