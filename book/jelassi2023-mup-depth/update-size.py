@@ -39,11 +39,13 @@ results_dir = None  # tables and claims go here (None: runs/<scale>/<chapter>)
 figures_dir = None  # figures are saved here when set (replicate run sets it)
 
 # %%
+import dataclasses
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from replicate import claims, fits, plots, results, runtime, scales
+from replicate import claims, claims_html, fits, plots, rerun, results, runtime, scales
 from replicate.papers import mup_depth
 from replicate.registry.jelassi2023 import REGISTRY
 
@@ -203,8 +205,9 @@ pd.DataFrame(fit_star).T[["p", "p_lo", "p_hi"]].astype(float).round(3)
 #
 # Each claim's value carries a 95 % interval over networks (bootstrap over seeds within each configuration); the
 # verdict is read from the interval against the tolerance declared in the chapter's registry (listed with its
-# reason on the book's page "How claims are judged"). The depth slope and the width ratio require the
-# precondition that the jvp coefficient is the small-step limit of the actual step.
+# reason, its expected value and its named rival on the book's page "How claims are judged"), and only where the
+# test can decide: power ≥ 0.8 and false-pass ≤ 0.1, else *underpowered*. The depth slope and the width ratio
+# require the precondition that the jvp coefficient is the small-step limit of the actual step.
 
 # %%
 rows = claims.judge(REGISTRY, "update-size", mup_depth.measure_update_size(lin, full, scan, cfg, seed=seed))
@@ -212,10 +215,14 @@ if not dry_run:
     claims.write(rows, CHAPTER, "update-size", scale, out,
                  overrides=dict(widths=widths, depths=depths, seeds=seeds, batch=batch))
 claims.glue_counts(rows, "update-size-verdicts")
+shallow = mup_depth.depth_fit(lin, dataclasses.replace(cfg, fit_depths=tuple(d for d in cfg.depths if d <= 8)),
+                              cfg.fit_width, seed=seed)  # the lr-sweep's depths, for the page's comparison
+_ = mup_depth.glue_numbers(rows, {"update-slope-shallow": f"{shallow['p']:.2f} [{shallow['p_lo']:.2f}, "
+                                                          f"{shallow['p_hi']:.2f}]"})
 
 # %% tags=["remove-input"]
-claims.display(rows, CHAPTER)
+claims_html.display(rows, CHAPTER)
 
 # %% tags=["remove-cell"]
 # NBVAL_CHECK_OUTPUT
-print(claims.show(rows))
+print(rerun.compare(rows, REGISTRY, scale, out, dry_run=dry_run))

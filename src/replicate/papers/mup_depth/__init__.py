@@ -9,7 +9,7 @@ measure     the claims' measurements from those tables (`measure_update_size`, `
 from replicate.models import MLP
 from replicate.papers.mup_depth.lr_sweep import (LR_SWEEP_DRY_RUN, LR_SWEEP_PRESETS, LRSweepConfig, coordinate_check,
                                                  coordinate_grid, lr_sweep_point, optimal_lrs, sweep_data)
-from replicate.papers.mup_depth.measure import (coordinate_exponents, linearity, measure_lr_sweep,
+from replicate.papers.mup_depth.measure import (coordinate_exponents, glue_numbers, linearity, measure_lr_sweep,
                                                 measure_update_size, ratio_of_means, width_ratios)
 from replicate.papers.mup_depth.network import (GROUPS, LR_TABLES, _kinds, _outputs, _stepped_preactivation, full_step,
                                                 full_step_eta_star, gaussian_batch, linear_response, make_model,

@@ -30,7 +30,8 @@ def ratio_of_means(a, b, *, n_boot: int = 2000, seed: int = 0, level: float = 0.
     lo, hi = np.quantile(boots, [q, 1 - q])
     value = float(a.mean() / b.mean())
     return claims.Measurement(value, min(float(lo), value), max(float(hi), value), min(len(a), len(b)),
-                              f"two-sample percentile bootstrap over seeds, {n_boot} resamples, {level:.0%}", note)
+                              f"two-sample percentile bootstrap over seeds, {n_boot} resamples, {level:.0%}", note,
+                              spread=boots - value)
 
 
 def width_ratios(lin: pd.DataFrame, cfg: UpdateSizeConfig, seed: int = 0) -> pd.DataFrame:
@@ -139,3 +140,16 @@ def measure_lr_sweep(coord: pd.DataFrame, opt: pd.DataFrame, cfg: LRSweepConfig,
         "jelassi.sweep.mup-optimum-exponent": claims.from_fit(fit, int(o.seed.nunique()) if len(o) else 0,
                                                               note=f"width {cfg.width}"),
     }
+
+
+def glue_numbers(rows, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Glue the numbers the chapter page quotes, so that it quotes the run's own (myst-nb glue; a no-op without
+    it): each claims row's value [interval] as the page shows it (`Row.ours`) under its id without the "jelassi."
+    prefix, dots as hyphens (e.g. "coord-mup-depth-exponent"), and `extra` (key → text). Returns what was glued."""
+    from replicate.plots import _glue
+
+    glued = {r.claim.id.removeprefix("jelassi.").replace(".", "-"): r.ours for r in rows}
+    glued.update(extra or {})
+    for key, text in glued.items():
+        _glue(key, text)
+    return glued
