@@ -44,7 +44,7 @@ figures_dir = None  # figures are saved here when set (replicate run sets it)
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from replicate import claims, plots, results, runtime, scales
+from replicate import claims, claims_html, plots, rerun, results, runtime, scales
 from replicate.papers import large_lr
 from replicate.registry.li_wei_ma2019 import REGISTRY
 
@@ -138,8 +138,8 @@ plt.show()
 # Regime preconditions first (the small LR fits its training set and the patch-only images before the anneal;
 # the large LR's training loss plateaus above it), then the order rows (the small LR memorises the patch, the
 # large LR ignores it until the anneal and learns it after), then the generalisation gaps, which count only when
-# the preconditions they need are met. Values are means over seeds with bootstrap intervals, gaps paired by seed;
-# tolerances and reasons are on the [registry page](../claims-registry.ipynb).
+# the preconditions they need are met. Values are means over seeds with Student t intervals, gaps paired by seed;
+# tolerances, controls and reasons are on the [registry page](../claims-registry.ipynb).
 
 # %%
 rows = claims.judge(REGISTRY, "patch", large_lr.measure_patch(runs, cfg.anneal_epoch))
@@ -149,8 +149,8 @@ if not dry_run:
 claims.glue_counts(rows, "patch-verdicts")
 
 # %% tags=["remove-input"]
-claims.display(rows, CHAPTER)
+claims_html.display(rows, CHAPTER)
 
 # %% tags=["remove-cell"]
 # NBVAL_CHECK_OUTPUT
-print(claims.show(rows))
+print(rerun.compare(rows, REGISTRY, scale, out, dry_run=dry_run))

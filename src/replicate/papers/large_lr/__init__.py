@@ -15,7 +15,7 @@ Two settings, each with two kinds of pattern defined *by construction* (never by
 
 from .data import (CLEAN, COMPONENTS, KINDS, PATCH_ONLY, PATCHED, PatchConfig, SynthData, SynthSpec, apply_patches,
                    conflict_set, make_patterns, patch_only_set, synth_data, synth_sample)
-from .measure import PATCH_IDS, crossing_steps, measure_patch, measure_synthetic
+from .measure import PATCH_IDS, POINTS, crossing_steps, measure_patch, measure_synthetic, seed_mean
 from .models import ActNoise, TwoLayerNet, WideBasic, WideResNet, add_act_noise
 from .protocol import (MODELS, PATCH_DRY_RUN, PATCH_PRESETS, SCHEDULES, BNMLP, PatchData, PatchRunConfig,
                        make_patch_model, patch_data, patch_metrics, run_patch)
