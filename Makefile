@@ -12,7 +12,8 @@ export REPLICATE_DATA ?= $(if $(wildcard ../shared/data/mnist),$(abspath ../shar
 export REPLICATE_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export PYDEVD_DISABLE_FILE_VALIDATION = 1
-NOTEBOOKS := $(shell find book -name '*.py' -not -path '*/_build/*' | sort)
+# chapters first, then the pages that read their published results (claims-registry, scorecard)
+NOTEBOOKS := $(shell find book -mindepth 2 -name '*.py' -not -path '*/_build/*' | sort) $(sort $(wildcard book/*.py))
 
 .PHONY: book test unit nbval nbval-kernels nbval-portable regressions browser notebooks sync clean
 
