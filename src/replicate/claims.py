@@ -63,7 +63,9 @@ class Claim:
     notebook: the notebook that measures it; partly: a looser band, only with `partly_reason`.
     expect: the quantity's value if the paper (for a precondition: the regime we assume) is right; rival,
     rival_name: its value under the named rival the row must tell apart; controls: how both were chosen.
-    A diagnostic declares neither and is never judged.
+    A diagnostic declares neither and is never judged. rerun_rtol: the relative tolerance `rerun.compare` allows
+    a value with no sampling interval whose float-path noise is measured to be larger than rounding (a ratio of
+    differences of tiny steps), stated in the registry's history.
     """
 
     id: str
@@ -83,6 +85,7 @@ class Claim:
     rival: float = math.nan
     rival_name: str = ""
     controls: str = ""
+    rerun_rtol: float = math.nan  # a value with no sampling interval that is ill-conditioned: its rerun tolerance
 
     def __post_init__(self):
         lo, hi = self.tol

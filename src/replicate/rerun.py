@@ -5,7 +5,8 @@ A notebook's last cell prints `compare(...)`: one line per claims row and per ke
 (`results/<scale>/` for another published scale); the fresh side is what the run just wrote.
 
     claims row: |value − published| ≤ RERUN_FRACTION × the published interval's half-width (a deterministic
-                value, zero width: ≤ DETERMINISTIC_RTOL relative), same n, and the same verdict —
+                value, zero width: ≤ DETERMINISTIC_RTOL relative, or the claim's measured `rerun_rtol`), same n,
+                and the same verdict —
                 unless the published row sits on an edge: its value ± that tolerance reaches a tolerance edge,
                 or its power / false-pass lies within EDGE_POWER / EDGE_FALSE_PASS of the decision thresholds.
                 Such a row's verdict may differ on another CPU without a regression; it prints "agrees (on an
@@ -54,15 +55,17 @@ def published_dir(chapter: str, scale: str) -> Path | None:
     return base if scale == "cpu" else base / scale
 
 
-def _tolerance(pub: pd.Series) -> float:
+def _tolerance(pub: pd.Series, rtol: float = math.nan) -> float:
     value, lo, hi = (float(pub[k]) for k in ("value", "ci_low", "ci_high"))
     half = (hi - lo) / 2
-    return RERUN_FRACTION * half if half > 0 else DETERMINISTIC_RTOL * max(abs(value), 1e-12)
+    if half > 0:
+        return RERUN_FRACTION * half
+    return (rtol if math.isfinite(rtol) else DETERMINISTIC_RTOL) * max(abs(value), 1e-12)
 
 
-def on_edge(pub: pd.Series) -> bool:
+def on_edge(pub: pd.Series, rtol: float = math.nan) -> bool:
     """Whether the published row's verdict may differ on another CPU with no regression (module docstring)."""
-    value, tol = float(pub["value"]), _tolerance(pub)
+    value, tol = float(pub["value"]), _tolerance(pub, rtol)
     edges = [float(pub["tol_low"]), float(pub["tol_high"])]
     near = any(math.isfinite(e) and abs(value - e) <= tol + (float(pub["ci_high"]) - float(pub["ci_low"]))
                for e in edges)
@@ -70,19 +73,20 @@ def on_edge(pub: pd.Series) -> bool:
     return near or abs(power - POWER) <= EDGE_POWER or abs(false_pass - FALSE_PASS) <= EDGE_FALSE_PASS
 
 
-def compare_row(fresh: pd.Series, pub: pd.Series) -> str:
-    """'agrees', 'agrees (on an edge)' or 'differs: …' for one claims row against its published row."""
+def compare_row(fresh: pd.Series, pub: pd.Series, rtol: float = math.nan) -> str:
+    """'agrees', 'agrees (on an edge)' or 'differs: …' for one claims row against its published row (`rtol`: the
+    claim's declared `rerun_rtol`, for a value with no sampling interval)."""
     fresh_nan, pub_nan = (not math.isfinite(float(x["value"])) for x in (fresh, pub))
     if fresh_nan or pub_nan:
         same = fresh_nan == pub_nan and fresh["verdict"] == pub["verdict"]
         return "agrees" if same else f"differs: {fresh['verdict']} ({fresh['ours']}) vs published {pub['verdict']} " \
                                      f"({pub['ours']})"
-    tol = _tolerance(pub)
+    tol = _tolerance(pub, rtol)
     delta = abs(float(fresh["value"]) - float(pub["value"]))
     if delta > tol or int(fresh["n"]) != int(pub["n"]):
         return (f"differs: value {float(fresh['value']):.6g} (n = {fresh['n']}) vs published "
                 f"{float(pub['value']):.6g} (n = {pub['n']}), tolerance ±{tol:.3g}")
-    if on_edge(pub):
+    if on_edge(pub, rtol):
         return "agrees (on an edge)"
     if fresh["verdict"] != pub["verdict"]:
         return f"differs: verdict {fresh['verdict']} vs published {pub['verdict']}"
@@ -122,7 +126,8 @@ def compare(rows: Sequence[Row], registry: Registry, scale: str, results_dir: st
     fresh = table(rows).set_index("id")
     lines = []
     for claim_id, row in fresh.iterrows():
-        status = compare_row(row, published.loc[claim_id]) if claim_id in published.index else "new row (not published)"
+        status = (compare_row(row, published.loc[claim_id], registry[claim_id].rerun_rtol)
+                  if claim_id in published.index else "new row (not published)")
         lines.append(f"{claim_id:<48} {status}")
     lines += [f"{claim_id:<48} dropped (published, not measured now)" for claim_id in published.index
               if claim_id not in fresh.index]

@@ -17,8 +17,10 @@ TABLES = {
     "update-size": (
         Table("linear", keys=("n", "L", "seed", "layer"), columns={"C": 1e-4, "C_f": 1e-4},
               reason="C_ℓ and C_f per network (jvp, exact): " + DRAWN, atol=0.0),
-        Table("full-step", keys=("n", "L", "seed", "eta"), columns={"M": 1e-4, "M_linear": 1e-4},
-              reason="M_L(η) of the actual step per network and η: " + DRAWN, atol=0.0),
+        Table("full-step", keys=("n", "L", "seed", "eta"), columns={"M": 5e-3, "M_linear": 5e-3},
+              reason="M_L(η) of the actual step per network and η, down to η ~ 1e-6 where M ~ 1e-8 is a difference "
+                     "of outputs far below their size: measured 8e-4 relative under torch's default kernels; 5e-3 "
+                     "still catches a 1 % change", atol=0.0),
         Table("eta-star", keys=("n", "L", "seed"), columns={"eta_lin": 1e-4, "eta_full": 1e-4},
               reason="η* by both definitions per network (closed form; bisection to ~1e-8): " + DRAWN, atol=0.0),
     ),
@@ -42,7 +44,7 @@ REGISTRY = Registry(
               "max over (n, L, seed) of |M_L(η_min) / (C_L·η_min²) − 1|, full step at η_min = 1e-6 vs the jvp",
               (-INF, 0.05), "ours",
               "the jvp coefficient is the small-step limit of the actual GD step; 5% catches a wrong C_L",
-              0.01, kind="precondition",
+              0.01, kind="precondition", rerun_rtol=0.2,
               expect=0.0, rival=0.10,
               rival_name="the step outside its linear regime (the 0.10 the first cpu run measured at η_min = 1e-4, L = 32: "
                          "ReLU gates flip)",
@@ -132,7 +134,10 @@ REGISTRY = Registry(
               "rival on its edge", 0.1, kind="diagnostic"),
     ),
     tables=TABLES,
-    history="2026-11-30: lr-sweep rows of the old format replaced. Dropped: the SP width exponent (not a claim of "
+    history="2026-12-02, rerun comparison only (no tolerance or verdict): under torch's default kernels the "
+            "linear-limit check moved 0.00705 → 0.00684 (a ratio of differences of 1e-6 steps) and M of the full step "
+            "8e-4 relative at η ~ 1e-6; the check's rerun tolerance is 20 % relative (rerun_rtol) and the full-step "
+            "table's 5e-3. 2026-11-30: lr-sweep rows of the old format replaced. Dropped: the SP width exponent (not a claim of "
             "the note; now a diagnostic of the gpu and paper presets, measured at LR 1e-7, in its linear regime), the depth-μP depth exponents of "
             "the coordinate check and of the optimum (identical to μP's − 3/2 by definition of depth-μP: shown as "
             "diagnostics), the per-width slope count and the mean-field input/output exponents (= the unit-LR "
