@@ -44,10 +44,11 @@ test: $(BIN)/.installed unit nbval regressions book browser
 unit: $(BIN)/.installed
 	$(BIN)/python -m pytest tests --ignore=tests/browser --ignore=tests/regressions -n 2 -q
 
+NBVAL_WORKERS ?= 2
 ## make nbval: re-execute every notebook at its stored parameters into a fresh scratch folder (never a sweep cache
 ## from an earlier run, never into book/) and compare the checked outputs with the stored ones
 NBVAL = scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && REPLICATE_RESULTS_ROOT="$$scratch" \
-	$(BIN)/python -m pytest --nbval-lax --sanitize-with .nbval-sanitize.cfg -n 2 --dist loadscope book -q -p no:cacheprovider --ignore-glob='book/*/results/*'
+	$(BIN)/python -m pytest --nbval-lax --sanitize-with .nbval-sanitize.cfg -n $(NBVAL_WORKERS) --dist loadscope book -q -p no:cacheprovider --ignore-glob='book/*/results/*'
 nbval: $(BIN)/.installed
 	@echo "nbval: re-executing $(words $(NOTEBOOKS)) notebooks at their stored parameters"
 	$(NBVAL)
@@ -63,7 +64,9 @@ regressions: $(BIN)/.installed
 	$(BIN)/python -m pytest tests/regressions -n 2 -q -p no:cacheprovider
 
 ## make nbval-portable: the same under another floating-point path (2 threads, torch's default kernels, MKL's
-## compatible GEMM), the stand-in for another CPU: a verdict that flips here sits on an edge for its noise
+## compatible GEMM), the stand-in for another CPU: a verdict that flips here sits on an edge for its noise.
+## One notebook at a time: its 2 threads fill 2 cores.
+nbval-portable: NBVAL_WORKERS = 1
 nbval-portable: $(BIN)/.installed
 	export REPLICATE_THREADS=2 OMP_NUM_THREADS=2 ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE && $(NBVAL)
 
