@@ -49,6 +49,13 @@ def book(tmp_path_factory):
     (["--executor", "dask", "--scheduler", "tcp://127.0.0.1:9"], "cannot reach the Dask scheduler"),
     (["-p", "n", "[" * 100_000], "cannot read"),
     (["-p", "n", "3", "-p", "width", "3"], "unknown parameter 'width'"),
+    (["--device", ""], "--device must name a device"),
+    (["-p", "n", "1j"], "-p n: a complex is not a parameter value"),
+    (["-p", "n", "{1, 2}"], "-p n: a set is not a parameter value"),
+    (["-p", "lr", "inf"], "-p lr must be finite; got 'inf'"),
+    (["-p", "lr", "nan"], "-p lr must be finite"),
+    (["-p", "lr", "1e999"], "-p lr must be finite; got inf"),
+    (["-p", "lr", "[1.0, 1e999]"], "-p lr must be finite; got inf"),
 ])
 def test_bad_input_exits_2_with_one_line_before_any_kernel(book, tmp_path, args, message):
     out = replicate("run", "ch/nb", *args, "--output", str(tmp_path / "out"), cwd=book, env=QUIET)
@@ -58,7 +65,6 @@ def test_bad_input_exits_2_with_one_line_before_any_kernel(book, tmp_path, args,
 
 @pytest.mark.parametrize("args, message", [
     (["-p", "n", "0"], "ParameterError: n must be > 0 and finite"),
-    (["-p", "lr", "1e999"], "ParameterError: lr must be > 0 and finite; got inf"),
     (["-p", "lr", "-0.5"], "ParameterError: lr must be > 0 and finite"),
     (["-p", "n", "1e23"], "ParameterError: n must be of type int; got 1e+23"),
     (["-p", "mem", str(2**62)], "choose a smaller scale or overrides, or pass --force"),
@@ -66,6 +72,28 @@ def test_bad_input_exits_2_with_one_line_before_any_kernel(book, tmp_path, args,
 def test_bad_values_caught_in_the_notebook_exit_2(book, tmp_path, args, message):
     out = replicate("run", "ch/nb", *args, "--output", str(tmp_path), cwd=book, env=QUIET)
     assert message in one_line(out)
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("REPLICATE_DEVICE", "tpu", "REPLICATE_DEVICE: device must be one of"),
+    ("REPLICATE_THREADS", "abc", "REPLICATE_THREADS must be a whole number >= 1; got 'abc'"),
+    ("REPLICATE_THREADS", "0", "REPLICATE_THREADS must be a whole number >= 1"),
+])
+def test_bad_environment_exits_2_with_one_line_before_any_kernel(book, tmp_path, name, value, message):
+    out = replicate("run", "ch/nb", "--output", str(tmp_path / "out"), cwd=book, env={**QUIET, name: value})
+    assert message in one_line(out)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["book/scorecard", "--scale", "paper"], "scorecard has no scale: it renders the published results"),
+    (["book/claims-registry", "--scale", "gpu"], "claims-registry has no scale"),
+    (["book/scorecard", "-p", "book_dir", "/nonexistent"], "-p book_dir: no folder '/nonexistent'"),
+])
+def test_the_books_own_pages_refuse_what_they_cannot_do(tmp_path, args, message):
+    out = replicate("run", *args, "--output", str(tmp_path / "out"), cwd=ROOT, env=QUIET)
+    assert message in one_line(out)
+    assert not (tmp_path / "out").exists()
 
 
 def test_device_cuda_without_cuda_is_refused(book):

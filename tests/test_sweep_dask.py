@@ -150,8 +150,36 @@ def test_failed_points_recorded_on_dask_like_in_process(client, tmp_path):
     assert dask["error"].tolist()[1] == "ValueError: bad point" and dask["error"].isna().tolist() == [True, False, True]
 
 
-@pytest.mark.parametrize("address, message", [("notaurl", "must be an address"), ("tcp://127.0.0.1:9", "cannot reach")])
-def test_bad_scheduler_addresses_fail_fast_with_one_line(address, message):
+@pytest.fixture(scope="module")
+def silent_listener():
+    """A TCP port that accepts connections and never says anything (a hung or foreign service)."""
+    import socket
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+
+
+@pytest.fixture(scope="module")
+def http_server():
+    """An HTTP server: it answers a Dask client's handshake with "HTTP/1.1 400", read by Dask as a 3-EiB length."""
+    from http.server import HTTPServer, SimpleHTTPRequestHandler
+
+    server = HTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"tcp://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.mark.parametrize("address, message", [("notaurl", "must be an address"), ("tcp://127.0.0.1:9", "cannot reach"),
+                                              ("silent", "sent no Dask handshake"), ("http", "sent no Dask handshake")])
+def test_bad_scheduler_addresses_fail_fast_with_one_line(address, message, request, monkeypatch):
+    from replicate import executors
+
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT_S", 2)
+    if address in ("silent", "http"):
+        address = request.getfixturevalue({"silent": "silent_listener", "http": "http_server"}[address])
     started = time.time()
     with pytest.raises(ValueError, match=message) as err:
         sweep.executor_from("dask", address)

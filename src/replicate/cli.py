@@ -128,8 +128,38 @@ def parse_value(text: str, name: str = "value"):
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as err:
         if text.lstrip()[:1] in ("[", "(", "{") or isinstance(err, (MemoryError, RecursionError)):
             raise UsageError(f"-p {name}: cannot read {_short(text)} as a Python literal") from None
+        if _is_number(text):  # inf, nan: float() reads them, literal_eval does not
+            raise UsageError(f"-p {name} must be finite; got {_short(text)}")
         return text
+    _check_literal(name, value)
     return list(value) if isinstance(value, tuple) else value  # papermill writes lists, not tuples
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_literal(name: str, value) -> None:
+    """Only what a notebook parameter can hold and papermill can write: None, bool, int, finite float, str, and
+    lists/tuples/dicts of them (not complex, bytes, sets)."""
+    import math
+
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check_literal(name, item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_literal(name, key)
+            _check_literal(name, item)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"-p {name} must be finite; got {value}")
+    elif value is not None and not isinstance(value, (bool, int, float, str)):
+        raise UsageError(f"-p {name}: a {type(value).__name__} is not a parameter value "
+                         f"(numbers, strings, True/False, None, lists)")
 
 
 def check_value(name: str, value, param: dict):
@@ -154,6 +184,8 @@ def check_value(name: str, value, param: dict):
         raise UsageError(f"-p {name} must be True or False; got {_short(str(value))}")
     elif kind == "str" and not isinstance(value, str):
         raise UsageError(f"-p {name} must be a string; got {_short(str(value))}")
+    elif kind == "str" and name.endswith("_dir") and not Path(value).is_dir():
+        raise UsageError(f"-p {name}: no folder {_short(value)}")
     return value
 
 
@@ -174,10 +206,20 @@ def check_run_options(args) -> None:
     if args.scale not in SCALES:
         raise UsageError(f"--scale must be one of {', '.join(SCALES)}; got {args.scale!r}")
     if args.device is not None:
+        if not args.device.strip():
+            raise UsageError("--device must name a device: auto, cpu, cuda, cuda:N or mps; got ''")
         try:
             runtime.choose_device(args.device)
         except ValueError as err:
             raise UsageError(f"--device: {err}") from None
+    elif os.environ.get("REPLICATE_DEVICE"):
+        try:
+            runtime.choose_device(os.environ["REPLICATE_DEVICE"])
+        except ValueError as err:
+            raise UsageError(f"REPLICATE_DEVICE: {err}") from None
+    threads = os.environ.get("REPLICATE_THREADS", "1")
+    if not threads.strip().isdigit() or int(threads) < 1:
+        raise UsageError(f"REPLICATE_THREADS must be a whole number >= 1; got {threads!r}")
     if (args.executor == "dask") != bool(args.scheduler):
         raise UsageError("--executor dask and --scheduler tcp://HOST:PORT go together")
     if args.scheduler:
@@ -364,6 +406,7 @@ def run_lock(stem: Path):
 
 def cmd_run(args) -> int:
     root = repository()
+    scale_given, args.scale = args.scale is not None, args.scale or "cpu"
     check_run_options(args)
     if args.device:
         os.environ["REPLICATE_DEVICE"] = args.device
@@ -376,6 +419,8 @@ def cmd_run(args) -> int:
         raise UsageError("name a notebook, or --all")
     text = find_notebook(args.notebook, root)
     known, values = notebook_values(text, args.p)
+    if scale_given and "scale" not in known:
+        raise UsageError(f"{text.stem} has no scale: it renders the published results; drop --scale")
     if args.executor and "executor" not in known:
         raise UsageError(f"{text.stem} runs no sweep: it takes no --executor")
     out_dir = (Path(args.output) if args.output else root / "runs" / args.scale / text.parent.name).resolve()
@@ -488,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="execute a notebook (or --all) at a scale")
     run.add_argument("notebook", nargs="?", help="e.g. book/lewkowycz2020-catapult/uv-model")
     run.add_argument("--all", action="store_true", help="every chapter notebook, in book order, resumable")
-    run.add_argument("--scale", default="cpu", help=" | ".join(SCALES))
+    run.add_argument("--scale", help=" | ".join(SCALES) + " (default cpu)")
     run.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="a parameter")
     run.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (sets REPLICATE_DEVICE)")
     run.add_argument("--executor", choices=["local", "dask"], help="where sweep points run (default local)")

@@ -21,11 +21,13 @@ Executor = Union[None, str, "Client"]
 EXECUTORS = ("local", "dask")
 SCHEMES = ("tcp", "tls")
 CONNECT_TIMEOUT_S = 10  # a scheduler that does not answer within this is reported, not waited on for minutes
+MAX_HANDSHAKE_BYTES = 2**20  # a scheduler's handshake is a few hundred bytes; "HTTP/1.1" read as a length is 3e18
 
 
-def check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> str:
-    """Raise ParameterError (one line) unless `address` is tcp://HOST:PORT (or tls://) and accepts a connection
-    within `timeout` seconds; return it."""
+def check_scheduler(address: str, timeout: float | None = None) -> str:
+    """Raise ParameterError (one line) unless `address` is tcp://HOST:PORT (or tls://), accepts a connection and
+    (tcp) sends a Dask handshake within `timeout` seconds (default CONNECT_TIMEOUT_S); return it."""
+    timeout = CONNECT_TIMEOUT_S if timeout is None else timeout
     from urllib.parse import urlsplit
 
     try:
@@ -36,11 +38,34 @@ def check_scheduler(address: str, timeout: float = CONNECT_TIMEOUT_S) -> str:
     if scheme not in SCHEMES or not host or port is None:
         raise ParameterError(f"scheduler must be an address like tcp://HOST:8786; got {address!r}")
     try:
-        socket.create_connection((host, port), timeout=timeout).close()
+        sock = socket.create_connection((host, port), timeout=timeout)
     except OSError as err:
         reason = "no answer" if isinstance(err, TimeoutError) else (err.strerror or type(err).__name__)
         raise ParameterError(f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({reason})") from None
+    try:
+        head = _first_frame_header(sock) if scheme == "tcp" else None
+    except OSError:
+        raise ParameterError(f"{address} accepts connections but sent no Dask handshake within {timeout:g} s "
+                             f"(not a Dask scheduler, or a hung one)") from None
+    finally:
+        sock.close()
+    if head is not None and not 0 < head <= MAX_HANDSHAKE_BYTES:
+        raise ParameterError(f"{address} answers, but not as a Dask scheduler (an HTTP server or another service?)")
     return address
+
+
+def _first_frame_header(sock: socket.socket) -> int:
+    """The length a Dask scheduler announces for its handshake, which it sends first on a new TCP connection
+    (`distributed.comm.core.Listener.on_connection`: an 8-byte little-endian length, then the message). Read by
+    hand so that a silent listener times out (TimeoutError) and an HTTP server, which waits for a request, is
+    refused before `Client` reads its reply as a 3-EiB length."""
+    head = b""
+    while len(head) < 8:
+        chunk = sock.recv(8 - len(head))
+        if not chunk:
+            return 0
+        head += chunk
+    return int.from_bytes(head, "little")
 
 
 def executor_from(name: str | None, scheduler: str | None) -> Executor:
