@@ -96,6 +96,13 @@ def test_the_books_own_pages_refuse_what_they_cannot_do(tmp_path, args, message)
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("typo, meant", [("uv-modle", "book/lewkowycz2020-catapult/uv-model"),
+                                         ("lewkowycz2020-catapult/relu", "book/lewkowycz2020-catapult/relu-networks"),
+                                         ("book/lewkowicz2020-catapult/uv-model", "book/lewkowycz2020-catapult/uv-model")])
+def test_a_mistyped_notebook_gets_a_did_you_mean(typo, meant):
+    assert one_line(replicate("run", typo, cwd=ROOT, env=QUIET)).endswith(f"did you mean {meant}?")
+
+
 def test_device_cuda_without_cuda_is_refused(book):
     import torch
 
@@ -108,7 +115,8 @@ def test_run_only_runs_the_books_notebooks(book, tmp_path):
     outside = tmp_path / "evil.py"
     outside.write_text("# %%\nprint('ran')\n")
     for name in (str(outside), "", "../evil", "book/nope"):
-        assert "known notebooks: book/ch/nb" in one_line(replicate("run", name, cwd=book, env=QUIET))
+        line = one_line(replicate("run", name, cwd=book, env=QUIET))
+        assert "known notebooks: book/ch/nb" in line or line.endswith("did you mean book/ch/nb?")
 
 
 def test_list_outside_the_repository_says_where(tmp_path):
@@ -253,4 +261,4 @@ def test_real_notebook_smoke_run_writes_notebook_results_and_figures(tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     names = {p.name for p in tmp_path.iterdir()}
     assert {"uv-model.ipynb", "uv-model.claims.csv"} <= names
-    assert "claims (uv-model):" in out.stdout
+    assert "claims (uv-model, smoke: a check that it runs, not results" in out.stdout

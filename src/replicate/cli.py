@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import hashlib
 import json
 import os
@@ -110,8 +111,12 @@ def find_notebook(name: str, root: Path) -> Path:
         for c in (base / name, (base / name).with_name((base / name).name + ".py")):
             if c.resolve() in known:
                 return c.resolve()
-    raise UsageError(f"no notebook {name!r} in the book (replicate runs the book's notebooks only); "
-                     f"known notebooks: {listing}")
+    full = {str(p.relative_to(root).with_suffix("")): p for p in known}
+    spellings = {form: n for n, p in full.items() for form in (n, n.removeprefix("book/"), p.stem)}
+    stub = name.removesuffix(".py")
+    close = [f for f in spellings if f.startswith(stub)] or difflib.get_close_matches(stub, list(spellings), 1)
+    hint = f"did you mean {spellings[close[0]]}?" if close else f"known notebooks: {listing}"
+    raise UsageError(f"no notebook {name!r} in the book (replicate runs the book's notebooks only); {hint}")
 
 
 def _short(text: str, n: int = 40) -> str:
@@ -264,14 +269,16 @@ def finished_points(folder: Path) -> int:
     return n
 
 
-def summary(text: Path, out_dir: Path, started: float) -> None:
-    """Print the claims verdicts and where the notebook, tables and figures are."""
+def summary(text: Path, out_dir: Path, started: float, scale: str) -> None:
+    """Print the claims verdicts (at smoke, marked as a check that the notebook runs, not a result) and where the
+    notebook, tables and figures are."""
     import pandas as pd
 
     claims = out_dir / f"{text.stem}.claims.csv"
     if claims.exists():
         rows = pd.read_csv(claims, keep_default_na=False)
-        print(f"claims ({text.stem}):")
+        print(f"claims ({text.stem}" + (", smoke: a check that it runs, not results; the book's verdicts are at cpu)"
+                                        if scale == "smoke" else f", {scale}):"))
         for r in rows.itertuples():
             print(f"  {r.id:<46} {r.verdict:<27} {r.ours}")
     new = lambda p: p.stat().st_mtime >= started - 1  # noqa: E731
@@ -385,7 +392,7 @@ def run_one(text: Path, values: dict, known: dict, args, out_dir: Path) -> int:
               f"finished: rerun to retry them", file=sys.stderr)
         rc = 1
     if rc == 0:
-        summary(text, target, started)
+        summary(text, target, started, args.scale)
         marker.write_text(json.dumps({"identity": identity(text, args.scale, given, args.device),
                                       "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n")
     return rc

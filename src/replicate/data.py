@@ -20,9 +20,15 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import warnings
+
 import numpy as np
-import pooch
 import torch
+from tqdm import TqdmWarning
+
+with warnings.catch_warnings():  # pooch imports tqdm.auto, which warns in a kernel without ipywidgets (plain bars work)
+    warnings.simplefilter("ignore", TqdmWarning)
+    import pooch
 
 from replicate.runtime import on_cpu, show_progress
 from replicate.scales import ParameterError

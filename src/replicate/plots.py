@@ -63,7 +63,7 @@ def seed_band(ax, df: pd.DataFrame, x: str, y: str, hue: str | None = None, *, e
     gets `levels_palette` (neighbouring levels distinguishable); the legend's title is the hue's display name."""
     kwargs.setdefault("legend", "full")
     if hue and "palette" not in kwargs:
-        kwargs["palette"] = levels_palette(df[hue]) if pd.api.types.is_numeric_dtype(df[hue]) else list(PALETTE)
+        kwargs["palette"] = levels_palette(df[hue]) if pd.api.types.is_numeric_dtype(df[hue]) else list(PALETTE)[:df[hue].nunique()]
     sns.lineplot(data=df, x=x, y=y, hue=hue, estimator=estimator, errorbar=("pi", 100), ax=ax, **kwargs)
     if log_x:
         log_axis(ax.xaxis)

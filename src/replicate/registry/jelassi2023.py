@@ -157,5 +157,13 @@ REGISTRY = Registry(
             "(expect) and named rival; no tolerance moved. sweep.mup-optimum-exponent (published −0.98 [−1.10, −0.84], "
             "inconclusive against [−2, −1]) is now a diagnostic: the optimum after 100 SGD steps is not the note's "
             "one-step quantity, which this data tests through coord.mup-depth-exponent, and the band put the rival "
-            "−1 on its edge; sweep.optima-interior, which only gated that row, is a diagnostic too.",
+            "−1 on its edge; sweep.optima-interior, which only gated that row, is a diagnostic too. "
+            "Earlier pilots behind the protocol (2026-11, before the first published lr-sweep run; recorded here "
+            "2026-12-02 because the page quotes them): a coordinate check on a batch of 256 correlated inputs in "
+            "float32 gave a μP depth exponent of RMS Δz of 1.85, and in float32 the μP/depth-μP ratio at L = 8 read "
+            "28–30 instead of 22.6 (μP's Δz at float32 rounding), so the check moved to one input in float64; a "
+            "float32 draw of the swept networks differed between CPU kernels in its last bit (4e-7), which 100 "
+            "large-LR steps amplified to 5 % in final losses and 60 % in per-seed optima (1 thread against 2 threads "
+            "under ATEN_CPU_CAPABILITY=default), so the swept networks are drawn in float64; the SP width exponent at "
+            "LR 1e-4 moved the output by 0.76 RMS (outside the linear regime), so it is measured at 1e-7.",
 )
