@@ -114,13 +114,15 @@ print(f"plain λ1: exponent in d·w {fit_plain.value:.2f} [{fit_plain.ci_low:.2f
 #
 # ## η* against λ1
 #
-# η* (per seed) from the η* notebook's results for the same networks (the run's own results folder, else the
-# book's published ones); black dashed: $\eta^* = c/\lambda_1$, the classical stability rule's shape, through
-# the centre of the points.
+# η* of every network (the largest tested learning rate at which the majority of its seeds reach $t$), read from the
+# η* notebook's trainings of the same networks (the run's own results folder, else the book's published ones),
+# against the geometric mean of its seeds' λ1; black dashed: $\eta^* = c/\lambda_1$, the classical stability rule's
+# shape, through the centre of the points.
 
 # %%
 published = (runtime.repository_root() or Path.cwd()) / "book" / CHAPTER / "results"
-candidates = [out / "eta-star.per-seed.csv", (published if scale == "cpu" else published / scale) / "eta-star.per-seed.csv"]
+candidates = [out / "eta-star.trainings.csv",
+              (published if scale == "cpu" else published / scale) / "eta-star.trainings.csv"]
 source = next((p for p in candidates if p.exists()), None)
 eta = None
 if source is not None:
@@ -131,8 +133,8 @@ else:
     print("no η* results found: the η*–λ1 claims are not measured")
 fig, ax = plt.subplots(figsize=(3.6, 3.2), layout="constrained")
 if eta is not None:
-    both = lam.merge(eta[["depth", "width", "seed", "eta_star"]], on=["depth", "width", "seed"])
-    both = both[np.isfinite(both.eta_star)]
+    both = mil.networks(eta, cfg.min_ratio).merge(m, on=["depth", "width", "dw"])
+    both = both[np.isfinite(both.eta_star) & both.wide]
     for d, g in both.groupby("depth"):
         ax.scatter(g.lam1_pre, g.eta_star, color=palette[d], s=14, label=f"{d}")
     if len(both):
@@ -147,23 +149,26 @@ plots.save(fig, "sharpness-eta-star", figures_dir)
 plt.show()
 
 # %% [markdown]
-# **Figure 2.** η* (per seed) against λ1 in SGD's coordinates, coloured by depth; dashed: the inverse relation.
+# **Figure 2.** η* (one per network) against λ1 in SGD's coordinates, coloured by depth; dashed: the inverse relation.
 #
 # ## Claims
 #
-# Each claim is judged from a 95 % interval (bootstrap over seeds within each network, Wilson for the fraction of
-# converged Lanczos runs) against a tolerance declared in the registry before the run, after its calibration: the
-# η*–λ1 rows simulate their law and its rival with the η* run's per-seed spread and search grid; a row that cannot
+# Each claim is judged from a 95 % interval (bootstrap over seeds within each network, η* and λ1 of a seed resampled
+# together; Wilson for the fraction of converged Lanczos runs) against a tolerance declared in the registry before
+# the run, after its calibration: the η*–λ1 rows simulate their law and its rival with the η* run's seed-to-seed
+# spread and search grid; a row that cannot
 # tell them apart reads *underpowered*.
 
 # %%
 grid = measure.search_grids(mil.ETA_PRESETS[scale])["gaussian"]  # the η* search's learning rates (calibration)
 rows = claims.judge(REGISTRY, "sharpness-at-init", measure.measure_sharpness_at_init(lam, eta, n_boot=cfg.n_boot,
-                                                                                      seed=seed, grid=grid))
+                                                                                      seed=seed, min_ratio=cfg.min_ratio,
+                                                                                      grid=grid))
 if not dry_run:
     claims.write(rows, CHAPTER, "sharpness-at-init", scale, out,
                  overrides=dict(depths=depths, widths=widths, seeds=seeds, n_sharp=n_sharp))
 claims.glue_counts(rows, "sharpness-at-init-verdicts")
+_ = claims.glue_numbers(rows)
 
 # %% tags=["remove-input"]
 claims_html.display(rows, CHAPTER)

@@ -49,6 +49,7 @@ scheduler = None  # Dask scheduler address tcp://HOST:PORT, with executor dask
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from scipy.stats import t as student_t
 
 from replicate import claims, claims_html, plots, rerun, results, runtime, scales, sweep
 from replicate.papers import catapult
@@ -159,9 +160,10 @@ bounds.round(3)
 # the onset bracket per (width, seed) at thresholds 1.03, 1.05 and 1.10, from the same runs.
 
 # %%
+REBOUNDS = (1.03, 1.05, 1.10)
 sensitivity = {r: catapult.brackets(catapult.relu_phases(history, cfg.steps, rebound=r), x="factor",
                                     by=("width", "seed")).set_index(["width", "seed"])[["last_lazy", "first_catapult"]]
-               for r in (1.03, 1.05, 1.10)}
+               for r in REBOUNDS}
 pd.concat(sensitivity, axis=1, names=["rebound"])
 
 # %% [markdown]
@@ -174,6 +176,33 @@ pd.concat(sensitivity, axis=1, names=["rebound"])
 # %%
 below = catapult.eta_lam_final_below_two(phases)
 print(f"η·λ_final < 2 in {below.note} converged catapult runs")
+
+# %% [markdown]
+# The numbers the [derivation page](index.md) quotes about this run, glued from it: the drift of λ in the lazy
+# phase, the runs that rebound by less than the threshold, the accuracy comparison's groups and their gaps
+# (best catapult − best lazy run, percentage points) against one run's binomial s.d. on the test set, and the
+# presets' designs.
+
+# %%
+def _lam_final_at(c: float) -> str:
+    """λ_final/λ0 and phase of every seed's run at factor c, by width."""
+    at = phases[np.isclose(phases.factor, c)]
+    return f"at c = {c:g}: " + ", ".join(
+        " and ".join(f"{r.lam_final_ratio:.2f} ({r.phase})" for r in g.itertuples()) + f" at width {w}"
+        for w, g in at.groupby("width"))
+
+
+best = phases.groupby(["width", "seed", "phase"]).acc_tau.max().unstack().reindex(columns=["lazy", "catapult"])
+gaps = 100 * (best.catapult - best.lazy)
+n_phase = phases.groupby(["width", "seed"]).phase.value_counts().unstack(fill_value=0).reindex(
+    columns=["lazy", "catapult"], fill_value=0)
+acc = 100 * phases[phases.phase != "divergent"].acc_tau.dropna()
+p_acc = acc.median() / 100
+near = phases[(phases.phase == "lazy") & (phases.rebound > min(REBOUNDS))]
+below_one = sorted(f for f in cfg.lr_factors if f <= 1)
+gap_at = int(np.argmax(np.diff(below_one))) if len(below_one) > 1 else 0
+dof = int(bounds.width.eq(bounds.width.max()).sum()) - 1
+pd.DataFrame({"accuracy gap (pp)": gaps.round(1), **n_phase})
 
 # %% [markdown]
 # ## Claims
@@ -193,6 +222,35 @@ if not dry_run:
                  overrides=dict(dataset=dataset, widths=widths, depth=depth, steps=steps, seeds=seeds,
                                 lr_factors=lr_factors))
 claims.glue_counts(rows, "relu-networks-verdicts")
+_ = claims.glue_numbers(rows, {
+    "relu-design": f"{cfg.n_train} training images pooled to {28 // cfg.pool}×{28 // cfg.pool}, {cfg.n_test} test "
+                   f"images, width{'s' * (len(cfg.widths) > 1)} {' and '.join(map(str, cfg.widths))} with "
+                   f"{cfg.depth} hidden layers, {cfg.steps} steps",
+    "relu-groups": f"{cfg.seeds} seed{'s' * (cfg.seeds > 1)} per width ({len(bounds)} (width, seed) groups)",
+    "relu-rebound-thresholds": ", ".join(f"{r:.2f}" for r in REBOUNDS),
+    "relu-lam-final-drift": "; ".join(_lam_final_at(c) for c in (1.0, 1.3) if np.isclose(phases.factor, c).any())
+                            or "(c = 1 and 1.3 are not on this grid)",
+    "relu-near-misses": ", ".join(f"width {r.width}, seed {r.seed} at c = {r.factor:g} (rebound {r.rebound:.3f})"
+                                  for r in near.itertuples()) or "none",
+    "relu-t-factor": f"{student_t.ppf(0.975, dof):.1f} at {dof} degree{'s' * (dof != 1)} of freedom" if dof > 0
+                     else "undefined (one seed)",
+    "relu-grid-gap": (f"between {below_one[gap_at]:g} and {below_one[gap_at + 1]:g}" if len(below_one) > 1
+                      else "below 1"),
+    "relu-tau": f"{2 * min(cfg.lr_factors) * cfg.steps:g}",
+    "relu-accuracy-range": f"{acc.min():.0f}–{acc.max():.0f} %" if len(acc) else "not measured",
+    "relu-runs-per-group": f"{n_phase.catapult.min()}–{n_phase.catapult.max()} catapult runs against "
+                           f"{n_phase.lazy.min()}–{n_phase.lazy.max()} lazy runs per (width, seed), over "
+                           f"{len(n_phase)} (width, seed) groups",
+    "relu-accuracy-gaps": ", ".join(f"{g:+.1f}" for g in gaps.dropna()) + " pp",
+    "relu-binomial-sd": f"{100 * np.sqrt(p_acc * (1 - p_acc) / cfg.n_test):.1f} pp on {cfg.n_test} test images, "
+                        f"at the median accuracy {100 * p_acc:.0f} %",
+    "relu-presets": pd.DataFrame([{
+        "scale": name, "data": f"{p.n_train} {p.dataset} images, {28 // p.pool}×{28 // p.pool}",
+        "test images": p.n_test,
+        "widths × hidden layers": f"({', '.join(map(str, p.widths))}) × {p.depth}", "seeds per width": p.seeds,
+        "steps": p.steps, "η/η_crit": f"{len(p.lr_factors)} values, {min(p.lr_factors):g} … {max(p.lr_factors):g}, "
+                                      f"finest step {np.diff(sorted(p.lr_factors)).min():.3g}"}
+        for name, p in catapult.RELU_PRESETS.items()]).set_index("scale")})
 
 # %% tags=["remove-input"]
 claims_html.display(rows, CHAPTER)

@@ -140,6 +140,20 @@ for n_, g in bounds.groupby("n"):
 pd.DataFrame(per_width).set_index("n")
 
 # %% [markdown]
+# How far each seed's brackets lie from the $n \to \infty$ boundaries 2 and 4, in grid steps (0 when a bracket
+# contains its boundary): the largest distance per width, and in how many seeds it is not 0.
+
+# %%
+grid_step = float(np.diff(np.unique(df.eta_lam0)).min())
+EDGES = {2.0: ("last_lazy", "first_catapult"), 4.0: ("last_converged", "first_divergent")}
+miss = pd.DataFrame({edge: np.maximum(0, np.maximum(bounds[lo] - edge, edge - bounds[hi])).round(9) / grid_step
+                     for edge, (lo, hi) in EDGES.items()}).assign(n=bounds.n)
+misses = miss.groupby("n").agg(["max", lambda d: int((d > 0).sum()), "size"])
+misses.columns = [f"{edge:g}: {what}" for edge, what in
+                  zip(misses.columns.get_level_values(0), ["largest (steps)", "seeds missing", "seeds"] * 2)]
+misses
+
+# %% [markdown]
 # Diagnostics (not claims). A run converges only if $\eta\lambda_\text{final} < 2$, so the fraction of converged
 # catapult runs with $\eta\lambda_\text{final} < 2$ follows from convergence; the two curvature rows of the table
 # below (λ_final of catapult runs over the largest lazy run's, and its rank correlation with η) follow from it too,
@@ -165,6 +179,21 @@ rows = claims.judge(REGISTRY, "uv-model", catapult.measure_uv_model(df))
 if not dry_run:
     claims.write(rows, CHAPTER, "uv-model", scale, out, overrides=dict(widths=widths, seeds=seeds, steps=steps))
 claims.glue_counts(rows, "uv-model-verdicts")
+
+
+def _misses(n: int, g: pd.DataFrame) -> str:
+    """One width's bracket misses as the derivation page quotes them."""
+    parts = [f"{int((g[e] > 0).sum())} of {len(g)} seeds' brackets miss {e:g} (by up to {g[e].max():.0f} grid steps)"
+             for e in EDGES if (g[e] > 0).any()]
+    return f"at n = {n}, " + (" and ".join(parts) if parts else "every seed's brackets contain 2 and 4")
+
+
+_ = claims.glue_numbers(rows, {
+    "uv-bracket-misses": "; ".join(_misses(n_, g) for n_, g in miss.groupby("n")),
+    "uv-presets": pd.DataFrame([{"scale": name, "widths n": ", ".join(map(str, p.widths)), "seeds": p.seeds,
+                                 "steps": p.steps,
+                                 "grid of ηλ0": f"{p.lr_min:g} … {p.lr_max:g}, step {p.lr_step:g}"}
+                                for name, p in catapult.UV_PRESETS.items()]).set_index("scale")})
 
 # %% tags=["remove-input"]
 claims_html.display(rows, CHAPTER)

@@ -437,3 +437,17 @@ def glue_counts(rows: Sequence[Row], key: str) -> str:
     text = " · ".join(f"{n} {v}" for v, n in counts(rows).items()) or "no claims"
     _glue(key, text)
     return text
+
+
+def glue_numbers(rows: Sequence[Row], extra: Mapping[str, object] | None = None) -> dict[str, object]:
+    """Glue the numbers a chapter page quotes, so that it quotes the run's own (myst-nb glue; a no-op without it):
+    each row's value [interval] as the claims table shows it (`Row.ours`) under its id without the chapter prefix,
+    dots as hyphens ("lewkowycz.uv.peak-loss" → "uv-peak-loss"), and `extra` (key → text or table). Returns what was
+    glued."""
+    from replicate.plots import _glue
+
+    glued: dict[str, object] = {r.claim.id.split(".", 1)[-1].replace(".", "-"): r.ours for r in rows}
+    glued.update(extra or {})
+    for key, value in glued.items():
+        _glue(key, value)
+    return glued

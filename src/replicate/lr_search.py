@@ -103,6 +103,13 @@ def max_lr(
 ) -> MaxLRResult:
     """Bracket the largest LR in [lo, hi] for which `succeeds` holds, until upper/lower ≤ 1 + rel_tol.
 
+    Semantics: every round refines the cell above the largest LR that has succeeded (under `rule`) among all LRs
+    tested so far. So `value` = `lower` is the largest *tested* LR that succeeded, wherever it lies: if it sits
+    above a failure (an island: the success region is not an interval), it is still returned, `monotone` is
+    False, and the edge located is the island's. `upper` is the next tested LR above it, which failed. With a
+    monotone outcome this is Algorithm 1 of Iyer et al. (bisection of the last success); otherwise it is the
+    sup over the tested LRs of the Definition (Sec. 2), and an island between two tested LRs is never seen.
+
     The first round tests points_per_round + 2 LRs, lo and hi included; lo must succeed and hi fail.
     points_per_round None: POINTS_PER_ROUND for `device` (None: runtime.choose_device(), where training
     runs). rule over seeds: 'majority' by default, so one noisy seed does not decide a bracket.

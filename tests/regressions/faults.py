@@ -3,6 +3,7 @@ notebook computes a wrong number (λ1 off by 1 %, …); `make nbval` must then f
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 from collections.abc import Callable
@@ -42,8 +43,8 @@ def eta_doubled(f: Callable) -> Callable:
 
 
 def large_lr_removed(f: Callable) -> Callable:
-    """Every schedule of `run_synth` trained at its small (annealed) learning rate from the start."""
-    return lambda cfg, sd, lrs, *a, **k: f(cfg, sd, {arm: (small, small) for arm, (_, small) in lrs.items()}, *a, **k)
+    """Every schedule of `run_synth` trained at its small learning rate: the config's η_large set to η_small."""
+    return lambda cfg, *a, **k: f(dataclasses.replace(cfg, lr_large=cfg.lr_small), *a, **k)
 
 
 def buffers_skipped(f: Callable) -> Callable:

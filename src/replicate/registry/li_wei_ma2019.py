@@ -21,23 +21,34 @@ from replicate.rerun import Table
 INF = math.inf
 S, P = "li2019.synthetic", "li2019.patch"
 ACC = 0.05  # display step of accuracies: coarser than their seed-to-seed spread in the pilots (~0.01–0.03)
-SPREAD = 0.1  # display step of the synthetic rows whose seeds spread widely (≥ 2 × their seed sd, see `history`)
 
 _regime_fit = "the issue's regime check: the small LR must memorise (fit) its training set before the anneal"
+_noise_batch = ("the large LR's gradient noise, not its step size, must keep it from the clustered pattern: at the "
+                "same η and steps a larger batch fits what batch 32 does not (issue 29's batch control); any "
+                "positive paired difference whose interval excludes 0")
 _noise = ("the large LR's training loss must plateau above the small LR's before the anneal (its gradient noise, "
           "not its step count, keeps it from fitting); any positive paired difference whose interval excludes 0")
 _sign = "the paper predicts a positive gap of unstated size at this scale; the sign, with an interval excluding 0"
 POS = 1e-6  # "an interval excluding 0": a lower edge just above 0 (an interval [0, 0], two identical arms, is not > 0)
-LN2, LN10 = math.log(2), math.log(10)
+LN10 = math.log(10)
 _removed = "mechanism removed: both arms at the small LR (no gap)"
 _same = ("identical arms give exactly 0 (the mechanism removed: the injected-fault test runs the large arm at the "
          "small LR through the real code); ")
 
-SYNTH_REGIME = (f"{S}.small-fits-train", f"{S}.small-fits-clustered", f"{S}.large-noise-limited")
-SYNTH_ORDER = (f"{S}.large-ignores-clustered", f"{S}.large-learns-clustered-after")
+SYNTH_REGIME = (f"{S}.small-fits-train", f"{S}.small-fits-clustered-first", f"{S}.large-noise-limited")
+SYNTH_ORDER = (f"{S}.large-learns-clustered-later", f"{S}.large-learns-clustered-after")
+STEPS = 500  # display step of the synthetic fit-step rows: 2.5 log intervals at cpu, coarser than their units' spread
+_order = ("the order of learning is the paper's mechanism: any positive difference whose interval excludes 0 "
+          "(steps are read at the log interval; 'fitted' = stays ≥ 0.9 to the run's end, the 4-point statistic's "
+          "single crossings do not count)")
 PATCH_REGIME = (f"{P}.small-fits-train", f"{P}.small-fits-patch-only", f"{P}.large-noise-limited")
 PATCH_ORDER = (f"{P}.small-memorises-patch", f"{P}.small-conflict-patch-wins", f"{P}.large-ignores-patch",
                f"{P}.large-learns-patch-after")
+PS = f"{P}.strong"  # the deviation: the patch's per-class noise ζ widened to the calibrated level
+STRONG_REGIME = (f"{PS}.small-fits-train", f"{PS}.small-memorises-patch", f"{PS}.large-noise-limited")
+_strong = ("the stronger patch (ζ from the declared calibration, `protocol.calibrate_sep`: the smallest ζ of "
+           "(0.5, 0.6, 0.7, 0.8, 1.0) at which the small LR's official patch accuracy is ≥ 0.95 after the last "
+           "epoch before the anneal, on a calibration init that is not one of the comparison's)")
 
 REGISTRY = Registry(
     chapter="li-wei-ma2019-large-lr",
@@ -45,57 +56,67 @@ REGISTRY = Registry(
     claims=(
         # ---- synthetic: regime ----
         Claim(f"{S}.small-fits-train", "synthetic", "small LR fits the training data (Sec. 3; abstract)",
-              "small LR: training accuracy, min over the last fifth of the steps before the anneal", (0.95, INF), "ours", _regime_fit, ACC,
-              kind="precondition", expect=1.0, rival=0.92,
-              rival_name="the clustered-only 16 % left at chance, every other example fitted (0.84 + 0.16 × 0.5)",
-              controls="expect: memorised, as the paper's small LR (Sec. 3); rival: the one pattern a small LR "
-                       "could fail to memorise left at chance, the rest fitted"),
-        Claim(f"{S}.small-fits-clustered", "synthetic", "small LR memorises the hard-to-fit pattern first (abstract)",
-              "small LR: accuracy on the clustered-only training examples, min over the last fifth before the "
-              "anneal", (0.9, INF), "ours",
-              "the issue's level for the memorised pattern (patch-only training accuracy ≥ 0.9)", ACC,
-              kind="precondition", expect=1.0, rival=0.5, rival_name="not memorised: the 4 points at chance",
-              controls="expect: all 4 distinct points fitted in every seed (memorised, abstract); rival: chance "
-                       "(binary labels); redrawn as k ~ Binomial(4, ·) points per seed"),
-        Claim(f"{S}.large-noise-limited", "synthetic", "large-LR noise prevents fitting the low-noise pattern (Sec. 3)",
-              "training loss, large − small, mean over the second half before the anneal", (POS, INF), "ours",
-              _noise, SPREAD, kind="precondition", expect=round(0.16 * LN2, 3), rival=0.0,
-              rival_name="no plateau: the large LR fits the training set as well as the small LR",
-              controls="expect: the clustered-only 16 % at chance cost ln 2 each for the large LR, the small LR's "
-                       "loss ≈ 0 (0.16 ln 2); rival: " + _same + "a positive value from plain step size or "
-                       "instability is not told apart (issue 29: a batch-size control would)"),
+              "small LR: training accuracy, min over the last fifth of the steps before the anneal", (0.95, INF),
+              "ours", _regime_fit, ACC, kind="precondition", expect=1.0, rival=0.9,
+              rival_name="the linear-only and clustered-only 10 % each left at chance, the rest fitted "
+                         "(0.8 + 0.2 × 0.5)",
+              controls="expect: memorised, as the paper's small LR (Sec. 3); rival: the examples that carry one "
+                       "pattern alone left at chance"),
+        Claim(f"{S}.small-fits-clustered-first", "synthetic",
+              "small LR memorises the hard-to-fit, easy-to-generalise pattern (Q) first (abstract; Sec. 3)",
+              "small LR: step from which the linear-only training examples stay fitted (accuracy ≥ 0.9 to the "
+              "run's end) minus the same step for the clustered-only ones (never fitted = the run's end + one "
+              "log interval)", (POS, INF), "ours", _order, STEPS, kind="precondition", expect=1000.0, rival=0.0,
+              rival_name="no order: both patterns fitted at the same logged step",
+              controls="expect: the clustered pattern within the first quarter of the pre-anneal phase, the "
+                       "linear one in its second half (half the phase, 1000 steps at cpu); rival: no order (0)"),
+        Claim(f"{S}.large-noise-limited", "synthetic",
+              "large-LR noise prevents fitting the low-noise pattern (Sec. 3)",
+              "at the large LR: clustered-only training accuracy, min over the last fifth before the anneal, "
+              "batch 256 − batch 32 (same init and steps)", (POS, INF), "ours", _noise_batch, ACC,
+              kind="precondition", expect=0.5, rival=0.0,
+              rival_name="the step size, not the noise, blocks Q: the larger batch does not fit it either",
+              controls="expect: batch 256 (8× less gradient noise, same η and steps) fits the 4 points (1.0), "
+                       "batch 32 leaves them at chance (0.5); rival: the batch does not matter (0), as when plain "
+                       "step size or instability keeps the large LR from Q"),
         # ---- synthetic: order ----
-        Claim(f"{S}.large-ignores-clustered", "synthetic",
+        Claim(f"{S}.large-learns-clustered-later", "synthetic",
               "large LR ignores the hard-to-fit pattern until the anneal (abstract; Sec. 3)",
-              "large LR: max clustered-only test accuracy before the anneal (chance 0.5)", (-INF, 0.6), "ours",
-              "chance + 0.1, the binary analogue of the patch rows' chance + 0.15 (0.25 with chance 0.1)", 0.25,
-              requires=SYNTH_REGIME, kind="precondition", expect=0.5, rival=1.0,
-              rival_name="mechanism removed: the large LR fits the 4 points before the anneal, as the small LR",
-              controls="expect: chance (one class predicted on the 4 points); rival: fitted; a max over the "
-                       "pre-anneal steps of a 4-point accuracy, redrawn as k ~ Binomial(4, ·) per seed, so its "
-                       "interval is at least the binomial one of 4 points × seeds"),
+              "step from which the clustered-only training examples stay fitted (≥ 0.9 to the run's end), large "
+              "− small LR, paired by unit", (POS, INF), "ours", _order, STEPS, requires=SYNTH_REGIME,
+              kind="precondition", expect=1600.0, rival=0.0,
+              rival_name="mechanism removed: the large LR fits Q as early as the small LR",
+              controls="expect: the large LR fits Q only after the anneal (step 2000 at cpu), the small LR within "
+                       "the first fifth of the phase (≤ 400): 1600; rival: the same step (0), as with the large arm "
+                       "run at the small LR"),
         Claim(f"{S}.large-learns-clustered-after", "synthetic", "large LR learns it after the anneal (Sec. 3)",
               "large LR: clustered-only test accuracy, min over the last fifth of the steps after the anneal",
-              (0.9, INF), "ours",
-              "the level at which we call a pattern fitted (as for the small LR)", ACC,
+              (0.9, INF), "ours", "the level at which we call a pattern fitted (as for the small LR)", ACC,
               requires=SYNTH_REGIME, kind="precondition", expect=1.0, rival=0.5,
               rival_name="the anneal does not restore it: the 4 points stay at chance",
               controls="expect: all 4 points fitted after the anneal (Sec. 3); rival: chance; redrawn as "
-                       "k ~ Binomial(4, ·) points per seed"),
+                       "k ~ Binomial(4, ·) points per unit"),
         # ---- synthetic: claims ----
-        Claim(f"{S}.gap-mixed", "synthetic", "large-then-annealed LR generalises better (Sec. 3)",
-              "final test accuracy on the training mix, large − small", (POS, INF), "ours", _sign, SPREAD,
-              requires=SYNTH_REGIME + SYNTH_ORDER, expect=0.004, rival=0.0, rival_name=_removed,
-              controls="expect: where the clustered pattern is present both schedules fit it by the end, so the "
-                       "gap comes from the 20 % linear-only test examples: 0.2 × gap-linear's +0.02; rival: "
-                       + _same.rstrip("; ")),
         Claim(f"{S}.gap-linear", "synthetic",
-              "small LR generalises worse on the easy-to-fit, hard-to-generalise pattern (abstract)",
-              "final test accuracy on the linear pattern alone, large − small", (POS, INF), "ours", _sign, 0.01,
-              requires=SYNTH_REGIME + SYNTH_ORDER, expect=0.02, rival=0.0, rival_name=_removed,
-              controls="expect: +2 pp, the smallest effect of interest (the paper states no size for this toy; "
-                       "the pilots of issue 29 saw +1.8 to +12.2 pp in another configuration); rival: "
-                       + _same.rstrip("; ")),
+              "small LR generalises worse on the easy-to-fit, hard-to-generalise pattern P (abstract; Sec. 3)",
+              "final test accuracy on the linear pattern alone (P-only), large→anneal − small, paired by unit "
+              "(data draw × init)", (POS, INF), "ours", _sign, ACC, requires=SYNTH_REGIME + SYNTH_ORDER,
+              expect=0.05, rival=0.0, rival_name=_removed,
+              controls="expect: +5 pp, the smallest gap we call the paper's effect on this toy (the paper states "
+                       "no size; a gap of a few test points per 2000 is not one, and the linear pattern's Bayes "
+                       "accuracy Φ(1.5) = 0.93 leaves room for tens of pp); rival: " + _same.rstrip("; ")),
+        Claim(f"{S}.no-q-linear", "synthetic",
+              "the small LR's deficit on P comes from memorising Q (abstract: the order of learning)",
+              "final P-only test accuracy, small LR trained without the clustered pattern (no-Q control) − small "
+              "LR, paired by unit", (POS, INF), "ours", _sign, ACC, requires=SYNTH_REGIME[:2], expect=0.05, rival=0.0,
+              rival_name="Q irrelevant: without it the small LR generalises on P no better (too few steps, not Q)",
+              controls="expect: +5 pp, as gap-linear (the deficit the large LR avoids); rival: no difference (0): "
+                       "the small LR's P accuracy is limited by its steps or the data, not by Q"),
+        Claim(f"{S}.gap-mixed", "synthetic", "large-then-annealed LR generalises better (Sec. 3)",
+              "final test accuracy on the training mix, large − small, paired by unit", (POS, INF), "ours", _sign,
+              ACC, kind="diagnostic",
+              controls="implied by gap-linear and the clustered rows: 80 % of the mix carries Q, which both "
+                       "schedules fit by the end, so the gap is about 0.1 × gap-linear — shown, not judged"),
         # ---- patch: regime ----
         Claim(f"{P}.small-fits-train", "patch", "small LR fits the training set (Sec. 5, patch experiment)",
               "small LR: training accuracy (eval mode) after the last epoch before the anneal", (0.95, INF), "ours",
@@ -144,29 +165,73 @@ REGISTRY = Registry(
               controls="expect: learned after the anneal (abstract); rival: chance (0.1)"),
         # ---- patch: claims ----
         Claim(f"{P}.gap-clean", "patch", "large initial LR generalises better (abstract; Sec. 5)",
-              "final clean test accuracy, large − small", (POS, INF), "ours", _sign, ACC,
+              "final clean test accuracy (the final clean set), large − small", (POS, INF), "ours", _sign, ACC,
               requires=PATCH_REGIME + PATCH_ORDER, expect=0.01, rival=0.0, rival_name=_removed,
               controls="expect: +1 pp, the smallest effect of interest for a small CPU model (the paper's "
                        "accuracies were not retrievable); rival: " + _same.rstrip("; ")),
         Claim(f"{P}.act-noise-helps", "patch",
               "activation noise with a small LR recovers the large LR's benefit (Sec. 5; official act_noise run)",
-              "final clean test accuracy, act_noise − small", (POS, INF), "ours", _sign, ACC,
+              "final clean test accuracy (the final clean set), act_noise − small", (POS, INF), "ours", _sign, ACC,
               requires=PATCH_REGIME + (f"{P}.small-memorises-patch",), expect=0.01, rival=0.0,
               rival_name="noise removed: the act_noise arm is the small LR (no gap)",
               controls="expect: +1 pp, as gap-clean (the noise recovers the large LR's benefit); rival: the "
                        "noise switched off, both arms identical (0)"),
+        # ---- patch, the deviation: a stronger patch that a CPU-sized net can memorise ----
+        Claim(f"{PS}.small-fits-train", "patch", "small LR fits the training set (Sec. 5, patch experiment)",
+              "stronger patch, small LR: training accuracy (eval mode) after the last epoch before the anneal",
+              (0.95, INF), "ours", _regime_fit + "; " + _strong, ACC, kind="precondition", expect=1.0,
+              rival=0.856, rival_name="the patch-only 16 % at chance, every other image fitted (0.84 + 0.16 × 0.1)",
+              controls="expect: memorised; rival: the patch-only images at chance (as the official row)"),
+        Claim(f"{PS}.small-memorises-patch", "patch", "a patch immediately memorisable by a small LR (abstract)",
+              "stronger patch, small LR: official patch accuracy (80 % exact, 20 % rescaled patches) after the last "
+              "epoch before the anneal", (0.9, INF), "ours",
+              "the level of the project digest (claim 22: ≥ 90 %), the official metric (issue 29: the patch-only "
+              "training accuracy is stricter than the official code's measure)", ACC, kind="precondition",
+              expect=1.0, rival=0.1, rival_name="not memorised: chance over 10 classes",
+              controls="expect: memorised (the calibration rule asks 0.95 on its own init); rival: chance (0.1)"),
+        Claim(f"{PS}.large-noise-limited", "patch", "large-LR noise keeps it from the patch (Sec. 5)",
+              "stronger patch: training loss, large − small, mean over the second half of the epochs before the "
+              "anneal", (POS, INF), "ours", _noise, 0.01, kind="precondition", expect=round(0.16 * LN10, 3),
+              rival=0.0, rival_name="no plateau: the large LR fits the training set as well as the small LR",
+              controls="expect: the patch-only 16 % at chance for the large LR (0.16 ln 10); rival: " + _same
+                       + "a positive value from plain step size is not told apart (no batch-size control here)"),
+        Claim(f"{PS}.large-lags-patch", "patch", "ignored by the large LR until after annealing (abstract)",
+              "stronger patch: official patch accuracy after the last epoch before the anneal, small − large, "
+              "paired by init", (0.2, INF), "ours",
+              "the weak form of 'ignored' that a patch strong enough to be memorised on a CPU allows: the large LR "
+              "behind the small LR by at least 0.2 (twice chance), wider than the pilots' seed spread (≈ 0.1); the "
+              "official form (the large LR ≤ 0.25) is the official arm's large-ignores-patch", ACC,
+              requires=STRONG_REGIME, kind="precondition", expect=0.8, rival=0.0,
+              rival_name="mechanism removed: the large LR decodes the patch as early as the small LR",
+              controls="expect: the small LR memorised (≥ 0.9), the large LR at chance (0.1): 0.8; rival: the "
+                       "same level for both (0), the large LR's faster steps not held back by its noise"),
+        Claim(f"{PS}.large-learns-patch-after", "patch", "…until after annealing (abstract)",
+              "stronger patch, large LR: official patch accuracy at the end", (0.9, INF), "ours",
+              "the level of the project digest (claim 23: ≥ 90 %)", ACC,
+              requires=STRONG_REGIME + (f"{PS}.large-lags-patch",),
+              expect=1.0, rival=0.1, rival_name="the anneal does not restore it: chance",
+              controls="expect: learned after the anneal (abstract); rival: chance (0.1). A claim, not a "
+                       "precondition of the gap: the gap is attributed to the order before the anneal"),
+        Claim(f"{PS}.gap-clean", "patch", "large initial LR generalises better (abstract; Sec. 5)",
+              "stronger patch: final clean test accuracy (the final clean set), large − small, paired by init",
+              (POS, INF), "ours", _sign, 0.02, requires=STRONG_REGIME + (f"{PS}.large-lags-patch",),
+              expect=0.01, rival=0.0, rival_name=_removed,
+              controls="expect: +1 pp, the smallest effect of interest for a small CPU model; rival: "
+                       + _same.rstrip("; ") + "; display step 0.02, the 1-2-5 step ≥ 2 × the pilots' paired sd"),
     ),
     tables={
         "synthetic": (Table("runs", keys=("run", "seed_idx", "step"), columns={"test_linear": 0.2},
-                            reason="the linear-pattern test accuracy of every (schedule, seed, logged step). The "
-                                   "runs are 3000 SGD steps at η = 8 and 1, chaotic: another float path moves them "
-                                   "like a new seed, and the seeds' range at one step reaches 0.11 relative (the "
-                                   "published cpu run). 0.2 relative survives that and catches a broken run (chance "
-                                   "0.5 against 0.85–0.95); no deterministic number of this notebook is checked "
-                                   "finer, a 1 % change is left to the claims rows."),),
-        "patch": (Table("runs", keys=("schedule", "seed_idx", "epoch"), columns={"clean_acc": 0.1, "train_loss": 0.15},
-                        reason="clean test accuracy and training loss of every (schedule, seed, epoch): 480 SGD "
-                               "steps with momentum, treated as chaotic (another float path ≈ a new seed); the "
+                            reason="the linear-pattern (P-only) test accuracy of every (run, unit, logged step). The "
+                                   "large arm's 2000 steps at η = 1.5 are chaotic: another float path moves them "
+                                   "like a new unit. 0.2 relative (declared before the first cpu run of the issue-29 "
+                                   "design) catches a broken run (chance 0.5 against the 0.7–0.9 the runs reach); no "
+                                   "deterministic number of this notebook is checked finer, a few-pp change is left "
+                                   "to the claims rows."),),
+        "patch": (Table("runs", keys=("arm", "schedule", "seed_idx", "epoch"),
+                        columns={"clean_acc": 0.1, "train_loss": 0.15},
+                        reason="clean test accuracy and training loss of every (arm, schedule, seed, epoch): up to "
+                               "736 SGD steps with momentum, treated as chaotic (another float path ≈ a new "
+                               "seed); the "
                                "seeds' range at one epoch reaches 0.034 (accuracy) and 0.064 (loss) relative, so "
                                "0.1 and 0.15 relative survive it and catch a broken run; finer changes are left to "
                                "the claims rows."),),
@@ -202,5 +267,44 @@ REGISTRY = Registry(
              "a row whose test cannot tell them apart at the seeds run now reads underpowered with the design that "
              "would decide it. No row was made a diagnostic (none follows from another row or from the run's "
              "definition). Key tables declared for the rerun comparison (issue 30): `synthetic.runs` test_linear "
-             "and `patch.runs` clean_acc, train_loss, at tolerances wider than the seeds' range (chaotic runs)."),
+             "and `patch.runs` clean_acc, train_loss, at tolerances wider than the seeds' range (chaotic runs).\n"
+             "2026-12-02, before the cpu run of `patch` (issue 29): a stated deviation beside the official patch. "
+             "Nothing memorises the official patch (ζ ±0.1) at cpu (published run; issue 29's pilots), so every "
+             "row after the regime read not testable. Added the `strong` arm: the patch's per-class noise ζ widened "
+             "to the smallest of (0.5, 0.6, 0.7, 0.8, 1.0) at which the small LR's official patch accuracy is ≥ 0.95 "
+             "after epoch anneal − 1 on one calibration init (seed + 1, not a comparison init; rule fixed before "
+             "the comparison ran, `protocol.calibrate_sep`), then small vs large→anneal at that ζ, 4 inits each at "
+             "cpu, paired by init, with six rows: regime (fits train, memorises the patch by the official metric, "
+             "noise-limited), the order row large-lags-patch (small − large ≥ 0.2 before the anneal: the official "
+             "'large ≤ 0.25' stays on the official arm), and the claims large-learns-patch-after and gap-clean "
+             "(which no longer requires the post-anneal row: the gap is attributed to the order before the "
+             "anneal). The cpu preset changed with it: BN-MLP (512, 512) (was 1024, 1024), 46 epochs (anneal at "
+             "16: 31 epochs after it, was 15), a final clean set of 5000 test images for the gaps (was the 500 of "
+             "the curves), the official arm stopped at the anneal (its regime is not met at cpu, so its later rows "
+             "read not testable whatever they show) and without act_noise (its only row needs the end). The "
+             "activation noise on an MLP is now one scalar per call (the official (1, 1, H, W) map with a 1×1 map "
+             "per unit), was one (1, F) vector. No tolerance of an existing row changed; the gaps' quantities now "
+             "read the final clean set.\n"
+             "2026-12-02, before the cpu run of `synthetic` (issue 29): the toy redesigned. Every regime precondition "
+             "of the published run read not met (no η of the calibration sweep blocked the clustered pattern while "
+             "fitting the linear one in the old distribution), so nothing of the paper could be seen. Replaced by "
+             "issue 29's lead configuration, declared here before its run: the linear pattern P is two Gaussians "
+             "along w* (x₁ = 2(1.5(2y − 1)w* + ξ)/√1000; was a reflected N(0, I) in 100 dimensions), the clustered "
+             "pattern Q is z + sζ_y with z = 2·N(0, I), ζ ~ U[−0.6, 0.6]^50 (was 1·N, ±0.2), the mix 10/10/80 % "
+             "(was 20/16/64), the net width 512; the calibration sweep and its rule are gone (η fixed at 0.05 and "
+             "1.5 by the issue's configuration, anneal at step 2000 of 4000). Units are data draws × inits "
+             "(3 × 2 at cpu), paired across runs; Student t over units; the two controls (no-Q, batch 256) run on "
+             "the first init of each data draw (3 units at cpu: the batch-256 run costs 4 small-batch runs); "
+             "metrics logged every 200 steps at cpu. Rows changed: small-fits-clustered (the "
+             "level of Q alone) → small-fits-clustered-first (Q fitted before P, from the fit steps of the logged "
+             "curves); large-noise-limited read a loss difference that plain step size or instability also make "
+             "positive → the batch control (clustered-only training accuracy at η = 1.5, batch 256 − batch 32, "
+             "tol > 0); large-ignores-clustered (max of a 4-point accuracy ≤ 0.6, failed by one log at 3/4) → "
+             "large-learns-clustered-later (the fit step of Q, large − small, > 0); the no-Q control added as its "
+             "own claim (no-q-linear: the small LR trained without Q, minus the small LR, on P-only test data; it "
+             "requires the two small-LR regime rows only, not the large LR's noise control); "
+             "gap-linear's expect 0.02 → 0.05 (the smallest gap we call the paper's effect; 2 pp is a few test "
+             "points and cannot be told from 0 with 6 units); gap-mixed made a diagnostic (implied by gap-linear: "
+             "80 % of the mix carries Q, fitted by both schedules at the end). The rival-injection fault "
+             "(`synthetic-large-lr-removed`) now sets η_large = η_small in the config `run_synth` receives."),
 )

@@ -2,8 +2,8 @@
 
 Patch (official `data_util.pm_sym_pattern`, `PatchAugmentFixed`, `TransformOnlyDataset`): a shared vector z and a
 tiny class pattern ζ_y; a patched image holds z + s·ζ_y (s = ±1) in a centred p×p square. Synthetic: the
-clustered pattern x₂ = z + s·ζ_y (eq. 3.1 of the derivation page) and the linear pattern x₁ ~ N(0, I_d),
-y = 1[⟨w*, x₁⟩ > 0] (eq. 3.2).
+clustered pattern x₂ = z + s·ζ_y (eq. 3.1 of the derivation page) and the linear pattern
+x₁ = c(μ(2y − 1)w* + ξ)/√d, two Gaussians along w* (eq. 3.2).
 """
 
 from __future__ import annotations
@@ -82,7 +82,8 @@ def apply_patches(x: torch.Tensor, y: torch.Tensor, cfg: PatchConfig, z: torch.T
 
     kind is CLEAN (untouched), PATCHED (patch ← z + s·ζ_y) or PATCH_ONLY (image ← 0, patch ← z + s·1.75·u·ζ_y,
     u ~ U[0, 1]). Which examples, the signs s, the pattern index and u are drawn once from `seed` (the official
-    code draws the subset once and s, u at every load).
+    code draws the transformed subset once, and s, u and whether a transformed example is patch-only at every
+    load).
     """
     g = torch.Generator().manual_seed(seed)
     n = len(x)
@@ -140,14 +141,17 @@ COMPONENTS = ("linear", "clustered", "both")
 class SynthSpec:
     """x = (x₁, x₂) ∈ ℝ^{d_linear + d_cluster}, y ∈ {0, 1}; `mix` = fractions (linear only, clustered only, both).
 
-    x₁ ~ N(0, I) reflected into the half-space of its label (y = 1[⟨w*, x₁⟩ > 0]); x₂ = z + s·ζ_y with
-    z = z_scale·N(0, I), ζ_y ~ U[−sep, sep]^{d_cluster}, s = ±1."""
+    The linear pattern (the paper's P) x₁ = scale·(margin·(2y − 1)·w* + ξ)/√d_linear, ξ ~ N(0, I), ‖w*‖ = 1: two
+    Gaussians along w* (Bayes accuracy Φ(margin)). The clustered pattern (the paper's Q) x₂ = z + s·ζ_y with
+    z = z_scale·N(0, I), ζ_y ~ U[−sep, sep]^{d_cluster}, s = ±1: 4 distinct points."""
 
     d_linear: int
     d_cluster: int
     z_scale: float
     sep: float
     mix: tuple[float, ...]
+    margin: float = 1.5
+    scale: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -174,14 +178,13 @@ class SynthData:
 
 def synth_sample(n: int, spec: SynthSpec, w_star: torch.Tensor, z: torch.Tensor, zeta: torch.Tensor,
                  g: torch.Generator, comp: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
-    """n examples (eqs. 3.1–3.2 of the derivation page); comp (N,) fixes the components, else drawn from `mix`."""
+    """n examples (eqs. 3.1–3.2 of the derivation page), drawn in this order: component (from `mix`, unless
+    `comp` (N,) fixes it), label, the linear pattern's noise ξ, the sign s."""
     if comp is None:
         comp = torch.multinomial(torch.tensor(spec.mix), n, replacement=True, generator=g)
     y = torch.randint(2, (n,), generator=g)
-    x1 = torch.randn(n, spec.d_linear, generator=g)
-    # the label decides the half-space of x₁: reflect x₁ when its side disagrees with y
-    side = (x1 @ w_star > 0).long()
-    x1 = torch.where((side == y).view(-1, 1), x1, x1 - 2 * (x1 @ w_star).view(-1, 1) * w_star)
+    xi = torch.randn(n, spec.d_linear, generator=g)
+    x1 = spec.scale * (spec.margin * (2 * y - 1).view(-1, 1).float() * w_star + xi) / spec.d_linear ** 0.5
     sign = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0).view(-1, 1)
     x2 = z + sign * zeta[y]
     x1 = x1 * (comp != 1).view(-1, 1)  # COMPONENTS[1] = clustered only: no linear part
@@ -190,10 +193,11 @@ def synth_sample(n: int, spec: SynthSpec, w_star: torch.Tensor, z: torch.Tensor,
 
 
 @on_cpu
-def synth_data(spec: SynthSpec, n_train: int, n_test: int, seed: int, *,
-               device: torch.device | str = "cpu") -> SynthData:
-    """Train / test sets and the component-only test sets, all from `seed`: drawn on the CPU, returned on
-    `device`."""
+def synth_data(spec: SynthSpec, n_train: int, n_test: int, seed: int, *, n_test_linear: int | None = None,
+               n_test_clustered: int | None = None, device: torch.device | str = "cpu") -> SynthData:
+    """All from one generator seeded with `seed`, in this order: w* = N(0, I) normalised, z, ζ (2 × d_cluster),
+    the training set, the mixed test set, the linear-only test set (`n_test_linear`, default n_test), the
+    clustered-only test set (`n_test_clustered`, default n_test). Drawn on the CPU, returned on `device`."""
     g = torch.Generator().manual_seed(seed)
     w_star = torch.randn(spec.d_linear, generator=g)
     w_star = w_star / w_star.norm()
@@ -202,7 +206,17 @@ def synth_data(spec: SynthSpec, n_train: int, n_test: int, seed: int, *,
     Xtr, ytr, ctr = synth_sample(n_train, spec, w_star, z, zeta, g)
     Xte, yte, cte = synth_sample(n_test, spec, w_star, z, zeta, g)
     X_only, y_only = {}, {}
-    for c, name in enumerate(COMPONENTS[:2]):
-        X_only[name], y_only[name], _ = synth_sample(n_test, spec, w_star, z, zeta, g,
-                                                     comp=torch.full((n_test,), c))
+    sizes = (n_test if n_test_linear is None else n_test_linear,
+             n_test if n_test_clustered is None else n_test_clustered)
+    for c, (name, m) in enumerate(zip(COMPONENTS[:2], sizes)):
+        X_only[name], y_only[name], _ = synth_sample(m, spec, w_star, z, zeta, g, comp=torch.full((m,), c))
     return SynthData(Xtr, ytr, ctr, Xte, yte, cte, X_only, y_only).to(device)
+
+
+def without_clustered(sd: SynthData, d_linear: int) -> SynthData:
+    """The no-Q control's data: the training examples that carry the linear pattern, their clustered part x₂
+    zeroed (the clustered-only examples dropped), all labelled linear-only; the test sets unchanged."""
+    keep = sd.comp_train != 1
+    X = sd.X_train[keep].clone()
+    X[:, d_linear:] = 0.0
+    return dataclasses.replace(sd, X_train=X, y_train=sd.y_train[keep], comp_train=torch.zeros_like(sd.y_train[keep]))

@@ -19,6 +19,8 @@ import pandas as pd
 
 from replicate import claims
 
+from .toy import FIT, first_fit
+
 
 def _per_seed(df: pd.DataFrame, run: str, col: str, lo: float, hi: float, how: str = "last",
               run_col: str = "run", time: str = "step") -> pd.Series:
@@ -81,38 +83,79 @@ def _diff(a: pd.Series, b: pd.Series, note: str = "", **kw) -> claims.Measuremen
     return _mean((a - b).dropna(), note, **kw)
 
 
+def _fit_step(runs: pd.DataFrame, run: str, col: str) -> pd.Series:
+    """Per unit: the step from which `col` of `run` stays ≥ `toy.FIT` to the run's end (`toy.first_fit`); never
+    fitted reads as the run's last step + one log interval (censored: later than any logged step)."""
+    d = runs[runs.run == run]
+    never = float(d.step.max() + d.step.diff().where(lambda x: x > 0).min())
+    return d.groupby("seed_idx").apply(lambda g: min(first_fit(g, col), never), include_groups=False)
+
+
 def measure_synthetic(runs: pd.DataFrame, anneal_step: int) -> dict[str, claims.Measurement]:
-    """runs: `protocol.run_synth` rows of the runs 'large_lr' and 'small_lr' (columns step, seed_idx, run,
-    train_loss, train_all, train_clustered, test_clustered, test_linear, test_mixed)."""
+    """runs: `toy.run_synth` rows (columns run, seed_idx = the unit (data draw × init), step, train_loss,
+    train_all, train_linear, train_clustered, test_linear, test_clustered, test_mixed). Units are paired across
+    runs (same data, init and batch stream); the controls no_q and large_b256 exist for some units only."""
     end = runs.step.max()
-    pre = lambda run, col, how="last", lo=1: _per_seed(runs, run, col, lo, anneal_step, how)
-    fin = lambda run, col: _per_seed(runs, run, col, end, end)
-    plateau = anneal_step / 2  # the second half of the pre-anneal phase
     settled = 0.8 * anneal_step  # "fitted" = at every logged step of the last fifth before the anneal
+    pre = lambda run, col: _per_seed(runs, run, col, settled, anneal_step, "min")
+    fin = lambda run, col: _per_seed(runs, run, col, end, end)
     p = "li2019.synthetic"
     return {
-        f"{p}.small-fits-train": _acc(pre("small_lr", "train_all", "min", settled)),
-        f"{p}.small-fits-clustered": _acc(pre("small_lr", "train_clustered", "min", settled), points=POINTS),
-        f"{p}.large-noise-limited": _diff(pre("large_lr", "train_loss", "mean", plateau),
-                                          pre("small_lr", "train_loss", "mean", plateau)),
-        f"{p}.large-ignores-clustered": _acc(pre("large_lr", "test_clustered", "max"), points=POINTS),
+        f"{p}.small-fits-train": _acc(pre("small_lr", "train_all")),
+        f"{p}.small-fits-clustered-first": _diff(_fit_step(runs, "small_lr", "train_linear"),
+                                                 _fit_step(runs, "small_lr", "train_clustered")),
+        f"{p}.large-noise-limited": _diff(pre("large_b256", "train_clustered"), pre("large_lr", "train_clustered"),
+                                          bounds=GAP_RANGE),
+        f"{p}.large-learns-clustered-later": _diff(_fit_step(runs, "large_lr", "train_clustered"),
+                                                   _fit_step(runs, "small_lr", "train_clustered")),
         f"{p}.large-learns-clustered-after": _acc(_per_seed(runs, "large_lr", "test_clustered",
                                                             anneal_step + 0.8 * (end - anneal_step), end, "min"),
                                                   points=POINTS),
-        f"{p}.gap-mixed": _diff(fin("large_lr", "test_mixed"), fin("small_lr", "test_mixed"), bounds=GAP_RANGE),
         f"{p}.gap-linear": _diff(fin("large_lr", "test_linear"), fin("small_lr", "test_linear"), bounds=GAP_RANGE),
+        f"{p}.no-q-linear": _diff(fin("no_q", "test_linear"), fin("small_lr", "test_linear"), bounds=GAP_RANGE),
+        f"{p}.gap-mixed": _diff(fin("large_lr", "test_mixed"), fin("small_lr", "test_mixed"), bounds=GAP_RANGE),
     }
 
 
+def glue_synthetic(rows, runs: pd.DataFrame, cfg) -> dict[str, str]:
+    """Glue the numbers the chapter page quotes (myst-nb glue; a no-op without it) and return them: every row's
+    value [interval] as the page shows it (`Row.ours`) under "synthetic-<row>", and from the run table the units,
+    the median fit steps of P and Q per run, the final P-only test accuracy per run (mean [min, max] over units), the
+    per-unit range of the P gap and the count of units where the large LR left Q unfitted before the anneal."""
+    from replicate.plots import _glue
+
+    glued = {f"synthetic-{r.claim.id.rsplit('.', 1)[1]}": r.ours for r in rows}
+    glued["synthetic-units"] = f"{cfg.data_seeds} data draws × {cfg.init_seeds} inits"
+    for run in sorted(set(runs.run)):
+        for col, key in (("train_linear", "p"), ("train_clustered", "q")):
+            glued[f"synthetic-t-{key}-{run}"] = f"{np.median(_fit_step(runs, run, col)):.0f}"
+    end = runs.step.max()
+    for run in ("large_lr", "small_lr", "no_q"):
+        v = _per_seed(runs, run, "test_linear", end, end)
+        glued[f"synthetic-p-{run}"] = f"{v.mean():.3f} [{v.min():.3f}, {v.max():.3f}]" if len(v) else "n/a"
+    gap = (_per_seed(runs, "large_lr", "test_linear", end, end) - _per_seed(runs, "small_lr", "test_linear", end, end))
+    glued["synthetic-gap-units"] = (f"{100 * gap.min():+.1f} to {100 * gap.max():+.1f} pp, positive in "
+                                    f"{int((gap > 0).sum())} of {len(gap)} units") if len(gap) else "n/a"
+    anneal = cfg.anneal_step
+    q = _per_seed(runs, "large_lr", "train_clustered", 0.8 * anneal, anneal, "min")
+    glued["synthetic-q-blocked"] = f"{int((q < FIT).sum())} of {len(q)}"
+    for key, text in glued.items():
+        _glue(key, text)
+    return glued
+
+
 def measure_patch(runs: pd.DataFrame, anneal_epoch: int) -> dict[str, claims.Measurement]:
-    """runs: `protocol.run_patch` rows of the three schedules (columns epoch, seed_idx, schedule and the
-    `patch_metrics` columns). 'Before the anneal' is the epochs 1 … anneal_epoch − 1; the check of each
-    precondition is taken after epoch anneal_epoch − 1 (the last at the initial LR)."""
+    """The official-patch arm. runs: `protocol.run_patch` rows of its schedules (columns epoch, seed_idx,
+    schedule and the `patch_metrics` columns). 'Before the anneal' is the epochs 1 … anneal_epoch − 1; the check
+    of each precondition is taken after epoch anneal_epoch − 1 (the last at the initial LR). A run that stops
+    before the anneal (a preset's `official_epochs`) or lacks a schedule leaves the rows that need it missing."""
     end, last = runs.epoch.max(), anneal_epoch - 1
     at = lambda s, col, lo, hi, how="last": _per_seed(runs, s, col, lo, hi, how, "schedule", "epoch")
     p = "li2019.patch"
     if last < 1:
         return {k: claims.missing("no epoch before the anneal") for k in PATCH_IDS}
+    stopped = claims.missing(f"this arm stops after epoch {end}, before the anneal (epoch {anneal_epoch})")
+    after = lambda m: m if end >= anneal_epoch else stopped
     return {
         f"{p}.small-fits-train": _acc(at("small_lr", "train_acc", last, last)),
         f"{p}.small-fits-patch-only": _acc(at("small_lr", "train_patch_only_acc", last, last)),
@@ -121,11 +164,13 @@ def measure_patch(runs: pd.DataFrame, anneal_epoch: int) -> dict[str, claims.Mea
         f"{p}.small-memorises-patch": _acc(at("small_lr", "patch_acc", last, last)),
         f"{p}.small-conflict-patch-wins": _acc(at("small_lr", "conflict_patch_wins", last, last)),
         f"{p}.large-ignores-patch": _acc(at("large_lr", "patch_acc", 1, last, "max")),
-        f"{p}.large-learns-patch-after": _acc(at("large_lr", "patch_acc", end, end)),
-        f"{p}.gap-clean": _diff(at("large_lr", "clean_acc", end, end), at("small_lr", "clean_acc", end, end),
-                                bounds=GAP_RANGE),
-        f"{p}.act-noise-helps": _diff(at("act_noise", "clean_acc", end, end), at("small_lr", "clean_acc", end, end),
-                                      bounds=GAP_RANGE),
+        f"{p}.large-learns-patch-after": after(_acc(at("large_lr", "patch_acc", end, end))),
+        f"{p}.gap-clean": after(_diff(at("large_lr", "clean_acc_final", end, end),
+                                      at("small_lr", "clean_acc_final", end, end), bounds=GAP_RANGE)),
+        f"{p}.act-noise-helps": after(_diff(at("act_noise", "clean_acc_final", end, end),
+                                            at("small_lr", "clean_acc_final", end, end), bounds=GAP_RANGE)
+                                      if "act_noise" in set(runs.schedule) else
+                                      claims.missing("the act_noise schedule is not run at this scale")),
     }
 
 
@@ -134,8 +179,48 @@ PATCH_IDS = tuple(f"li2019.patch.{k}" for k in (
     "small-conflict-patch-wins", "large-ignores-patch", "large-learns-patch-after", "gap-clean", "act-noise-helps"))
 
 
+def measure_strong(runs: pd.DataFrame, anneal_epoch: int) -> dict[str, claims.Measurement]:
+    """The stronger-patch arm (the deviation). runs: `protocol.run_patch` rows of small_lr and large_lr at the
+    calibrated ζ. Regime after epoch anneal_epoch − 1; the order row is the paired lag small − large of the
+    official patch accuracy there; the claims at the last epoch (the gap on the larger final clean set), all
+    paired by init seed."""
+    end, last = runs.epoch.max(), anneal_epoch - 1
+    at = lambda s, col, lo, hi, how="last": _per_seed(runs, s, col, lo, hi, how, "schedule", "epoch")
+    p = "li2019.patch.strong"
+    if last < 1 or end < anneal_epoch:
+        return {k: claims.missing("no epoch before or after the anneal") for k in STRONG_IDS}
+    return {
+        f"{p}.small-fits-train": _acc(at("small_lr", "train_acc", last, last)),
+        f"{p}.small-memorises-patch": _acc(at("small_lr", "patch_acc", last, last)),
+        f"{p}.large-noise-limited": _diff(at("large_lr", "train_loss", math.ceil(last / 2), last, "mean"),
+                                          at("small_lr", "train_loss", math.ceil(last / 2), last, "mean")),
+        f"{p}.large-lags-patch": _diff(at("small_lr", "patch_acc", last, last), at("large_lr", "patch_acc", last, last),
+                                       bounds=GAP_RANGE),
+        f"{p}.large-learns-patch-after": _acc(at("large_lr", "patch_acc", end, end)),
+        f"{p}.gap-clean": _diff(at("large_lr", "clean_acc_final", end, end),
+                                at("small_lr", "clean_acc_final", end, end), bounds=GAP_RANGE),
+    }
+
+
+STRONG_IDS = tuple(f"li2019.patch.strong.{k}" for k in (
+    "small-fits-train", "small-memorises-patch", "large-noise-limited", "large-lags-patch",
+    "large-learns-patch-after", "gap-clean"))
+
+
 def crossing_steps(runs: pd.DataFrame, col: str, level: float, by: str = "run") -> pd.DataFrame:
     """Diagnostic: per (run, seed) the first logged step at which `col` ≥ level (inf if never)."""
     rows = [{by: r, "seed_idx": s, "step": float(g.step[g[col] >= level].min()) if (g[col] >= level).any()
              else np.inf} for (r, s), g in runs.groupby([by, "seed_idx"])]
     return pd.DataFrame(rows)
+
+
+def glue_patch_numbers(rows, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Glue the numbers the chapter page quotes from the patch notebook (myst-nb glue; a no-op without it): each
+    claims row's value [interval] as the table shows it (`Row.ours`) under its id without "li2019.", dots as
+    hyphens (e.g. "patch-strong-gap-clean"), and `extra` (key → text). Returns what was glued."""
+    from replicate.plots import _glue
+
+    glued = {r.claim.id.removeprefix("li2019.").replace(".", "-"): r.ours for r in rows} | (extra or {})
+    for key, text in glued.items():
+        _glue(key, text)
+    return glued

@@ -10,7 +10,7 @@ from torch import nn
 
 class ActNoise(nn.Module):
     """x + σ_t·ξ with one N(0, 1) map ξ of shape (1, 1, H, W) per call, shared over batch and channels
-    (for (N, F) inputs of an MLP: one vector of shape (1, F), shared over the batch).
+    (for (N, F) inputs of an MLP: one scalar of shape (1, 1), shared over batch and units).
 
     σ_t = std for the first `steps_on` training forwards, then std·decay (official: ×1e-5 from epoch 30).
     Identity in eval mode. The forward count is a buffer, so it travels with the module's state.
@@ -26,7 +26,9 @@ class ActNoise(nn.Module):
             return x
         level = self.std if int(self.calls) < self.steps_on else self.std * self.decay
         self.calls += 1
-        shape = (1, 1, *x.shape[-2:]) if x.dim() == 4 else (1, x.shape[-1])  # an MLP's features: one vector
+        # official (1, 1, H, W): shared over batch and channels, drawn per spatial position; an MLP unit is a
+        # channel with a 1×1 map, so on (N, F) the same rule gives one scalar (1, 1) shared over batch and units
+        shape = (1, 1, *x.shape[2:])
         return x + level * torch.randn(shape, dtype=x.dtype, device=x.device)
 
 

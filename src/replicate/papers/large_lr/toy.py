@@ -1,8 +1,9 @@
-"""The synthetic toy's protocol: config and presets, the runs, and the calibration rule (`choose_rates`).
+"""The synthetic toy's protocol: config and presets, the four runs of one unit, and the fit times.
 
-A constant-LR sweep (`calibrate`) measures when each pattern stays fitted (`fit_times`); `choose_rates` picks
-η_small and η_large from it by a rule fixed before the run; the main run is large (η_large, annealed to η_small)
-vs small (η_small).
+A unit is one data draw (data seed) × one network init (init seed). Per unit, with the same init and the same
+batch stream: large_lr (η_large, then η_small from `anneal_step`), small_lr (η_small throughout), no_q (η_small on
+the training set with the clustered pattern removed, `data.without_clustered`) and large_b256 (η_large at the
+control batch, for the pre-anneal phase only: the noise control).
 """
 
 from __future__ import annotations
@@ -11,155 +12,162 @@ import math
 from dataclasses import dataclass
 from functools import partial
 
-import numpy as np
 import pandas as pd
+import torch
+import torch.nn.functional as F
 
 from replicate import ensemble, memory
 from replicate.scales import ParameterError, positive
 
-from .data import COMPONENTS, SynthData, SynthSpec
+from .data import COMPONENTS, SynthData, SynthSpec, synth_data, without_clustered
 from .models import TwoLayerNet
-from .protocol import _acc, _loss, _predict
+
+RUNS = ("large_lr", "small_lr", "no_q", "large_b256")
 
 
 @dataclass(frozen=True)
 class SynthConfig:
-    """Notebook `synthetic`. Data: `SynthSpec`; net: `TwoLayerNet(width)`; plain SGD (batch `batch_size`, WD).
-
-    The calibration sweep trains `calib_seeds` nets at each constant LR of `lr_grid` for `anneal_step` steps;
-    `choose_rates` picks η_small and η_large from it (lr_small / lr_large override the rule when set). The main
-    run: `steps` steps, large = η_large then η_small from `anneal_step`; small = η_small throughout.
-    """
+    """Notebook `synthetic`. Data: `SynthSpec` (n_train training examples; test sets of n_test mixed,
+    n_test_linear linear-only and n_test_clustered clustered-only examples); net: `TwoLayerNet(width)`; plain SGD,
+    logistic loss, batch `batch_size`, weight decay on the first layer and its biases (the second is fixed).
+    Units: `data_seeds` × `init_seeds`; the controls (no_q, large_b256) run on the first `control_inits` init
+    seeds of every data seed. Metrics are logged every `log_every` steps."""
 
     n_train: int
     n_test: int
-    d_linear: int
-    d_cluster: int
+    n_test_linear: int
+    n_test_clustered: int
     width: int
     steps: int
-    seeds: int
-    lr_grid: tuple[float, ...]
-    calib_seeds: int = 2
-    lr_small: float | None = None
-    lr_large: float | None = None
+    anneal_step: int
+    data_seeds: int
+    init_seeds: int
+    log_every: int
+    control_inits: int = 1
+    d_linear: int = 1000
+    d_cluster: int = 50
+    lr_small: float = 0.05
+    lr_large: float = 1.5
     batch_size: int = 32
-    anneal_at: float = 0.5
+    control_batch: int = 256
     weight_decay: float = 5e-4
-    z_scale: float = 1.0
-    sep: float = 0.2
-    mix: tuple[float, ...] = (0.2, 0.16, 0.64)
-    log_points: int = 100
+    z_scale: float = 2.0
+    sep: float = 0.6
+    margin: float = 1.5
+    mix: tuple[float, ...] = (0.1, 0.1, 0.8)
 
     def validate(self) -> None:
-        for name in ("n_train", "n_test", "d_linear", "d_cluster", "width", "steps", "seeds", "lr_grid",
-                     "calib_seeds", "batch_size", "z_scale", "sep", "log_points"):
+        for name in ("n_train", "n_test", "n_test_linear", "n_test_clustered", "width", "steps", "anneal_step",
+                     "data_seeds", "init_seeds", "log_every", "control_inits", "d_linear", "d_cluster", "lr_small",
+                     "lr_large", "batch_size", "control_batch", "z_scale", "sep", "margin"):
             positive(name, getattr(self, name))
-        for name in ("lr_small", "lr_large"):
-            if getattr(self, name) is not None:
-                positive(name, getattr(self, name))
-        if not 0 < self.anneal_at < 1:
-            raise ParameterError(f"anneal_at must be in (0, 1); got {self.anneal_at}")
+        if self.control_inits > self.init_seeds:
+            raise ParameterError(f"control_inits must be <= init_seeds; got {self.control_inits} > {self.init_seeds}")
+        if self.anneal_step > self.steps:
+            raise ParameterError(f"anneal_step must be <= steps; got {self.anneal_step} > {self.steps}")
         if len(self.mix) != 3 or any(m < 0 for m in self.mix) or not math.isclose(sum(self.mix), 1.0):
             raise ParameterError(f"mix must be 3 fractions (linear only, clustered only, both) summing to 1; "
                                  f"got {self.mix}")
-        if self.batch_size > self.n_train:
-            raise ParameterError(f"batch_size must be <= n_train; got {self.batch_size} > {self.n_train}")
+        if max(self.batch_size, self.control_batch) > self.n_train * (1 - self.mix[1]) / 2:
+            raise ParameterError(f"batch sizes must fit (with room) in the no-Q control's training set; got "
+                                 f"{self.batch_size}, {self.control_batch} for n_train {self.n_train}")
 
     def memory_bytes(self) -> int:
-        """The larger `run_synth` call (the calibration's lr_grid × calib_seeds members, or the main run's seeds)
-        trained at once by the vmap engine on batches of `batch_size`, plus one member's forward over the whole training
-        or test set (the callback evaluates the members one at a time); the data (train, test, the two component-only
-        test sets, ×2 for the per-component copies)."""
+        """One member trained at a time on batches of `control_batch`, plus one forward over the largest set."""
         d = self.d_linear + self.d_cluster
         make = partial(TwoLayerNet, d, self.width)
-        members = max(len(self.lr_grid) * self.calib_seeds, self.seeds)
         created, alive = memory.activations(make, (d,)), memory.activations(make, (d,), train=False)
-        data = 2 * (self.n_train + 3 * self.n_test) * (d + 2)
-        return (memory.BASE + memory.forward_bytes(1, max(self.n_train, self.n_test), alive)
-                + memory.training_bytes(memory.n_params(make), members, self.batch_size, created, data))
+        n = max(self.n_train, self.n_test, self.n_test_linear, self.n_test_clustered)
+        data = (self.n_train + self.n_test + self.n_test_linear + self.n_test_clustered) * (d + 2) * 2
+        return (memory.BASE + memory.forward_bytes(1, n, alive)
+                + memory.training_bytes(memory.n_params(make), 1, self.control_batch, created, data))
 
     @property
     def spec(self) -> SynthSpec:
-        return SynthSpec(self.d_linear, self.d_cluster, self.z_scale, self.sep, self.mix)
+        return SynthSpec(self.d_linear, self.d_cluster, self.z_scale, self.sep, self.mix, self.margin)
 
     @property
-    def anneal_step(self) -> int:
-        return int(self.anneal_at * self.steps)
+    def units(self) -> int:
+        return self.data_seeds * self.init_seeds
 
 
-GRID = tuple(float(x) for x in 2.0 ** np.arange(-5, 5))  # 1/32 … 16, a factor 2 apart
 SYNTH_PRESETS = {
-    "smoke": SynthConfig(n_train=500, n_test=500, d_linear=50, d_cluster=25, width=64, steps=300, seeds=2,
-                         lr_grid=(0.125, 1.0, 8.0), calib_seeds=1, log_points=10),
-    "cpu": SynthConfig(n_train=2000, n_test=1000, d_linear=100, d_cluster=50, width=256, steps=3000, seeds=3,
-                       lr_grid=GRID, log_points=30),
-    "gpu": SynthConfig(n_train=10000, n_test=5000, d_linear=100, d_cluster=50, width=1024, steps=12000, seeds=10,
-                       lr_grid=tuple(float(x) for x in 2.0 ** np.arange(-5, 5, 0.5)), calib_seeds=4,
-                       log_points=60),
-    "paper": SynthConfig(n_train=10000, n_test=10000, d_linear=100, d_cluster=50, width=1000, steps=20000,
-                         seeds=10, lr_grid=GRID, calib_seeds=4),
+    "smoke": SynthConfig(n_train=500, n_test=200, n_test_linear=200, n_test_clustered=40, width=64, steps=200,
+                         anneal_step=100, data_seeds=3, init_seeds=1, log_every=20, d_linear=100, d_cluster=20,
+                         control_batch=64),
+    "cpu": SynthConfig(n_train=2000, n_test=2000, n_test_linear=2000, n_test_clustered=400, width=512, steps=4000,
+                       anneal_step=2000, data_seeds=3, init_seeds=2, log_every=200, control_inits=1),
+    "gpu": SynthConfig(n_train=2000, n_test=2000, n_test_linear=2000, n_test_clustered=400, width=512, steps=4000,
+                       anneal_step=2000, data_seeds=10, init_seeds=4, log_every=50, control_inits=4),
+    "paper": SynthConfig(n_train=2000, n_test=2000, n_test_linear=2000, n_test_clustered=400, width=512,
+                         steps=4000, anneal_step=2000, data_seeds=20, init_seeds=5, log_every=50, control_inits=5),
 }
-SYNTH_DRY_RUN = {"n_train": 64, "n_test": 64, "steps": 2, "seeds": 1, "calib_seeds": 1, "log_points": 1}
+SYNTH_DRY_RUN = {"n_train": 300, "n_test": 64, "n_test_linear": 64, "n_test_clustered": 8, "steps": 2,
+                 "anneal_step": 1, "data_seeds": 1, "init_seeds": 1, "control_inits": 1, "log_every": 1,
+                 "control_batch": 64}
 
-FIT = 0.9  # a pattern is "fitted" once the accuracy on the training examples that carry only it reaches this
-FIT_ALL = 0.95  # the training set is "fitted" at this training accuracy (the precondition's level)
+FIT = 0.9  # a pattern is "fitted" from the step its training-example accuracy stays ≥ this to the run's end
 
 
-def run_synth(cfg: SynthConfig, sd: SynthData, lrs: dict[str, tuple[float, float]], steps: int,
-              seeds: int, seed: int = 0) -> pd.DataFrame:
-    """Train `seeds` two-layer nets per entry of `lrs` (name → (η, η after `cfg.anneal_step`)) at once with the
-    ensemble's vmap engine, for `steps` steps. One row per (run, seed, logged step): training loss and accuracy
-    on the whole training set and on the training examples of each component alone, test accuracy on each
-    component-only test set and on the mixed test set."""
-    every = max(steps // cfg.log_points, 1)
-    members, names = [], []
-    for name, (lr, _) in lrs.items():
-        for s in range(seeds):
-            members.append(ensemble.Member(seed=seed * 1000 + s, lr=lr))
-            names.append(name)
-    factors = {after / lr for lr, after in lrs.values()}
-    if len(factors) != 1:  # TrainConfig's schedule scales every member alike
-        raise ValueError(f"run_synth: the runs of one call must share their anneal factor; got {sorted(factors)}")
-    factor = factors.pop()
-    tc = ensemble.TrainConfig(steps=steps, loss="ce", batch_size=cfg.batch_size, weight_decay=cfg.weight_decay,
-                              diverge_factor=None, log_every=every, data_seed=seed, progress=False,
-                              lr_schedule=lambda t: factor if t >= cfg.anneal_step else 1.0)
-    train_sets = {c: (sd.X_train[sd.comp_train == i], sd.y_train[sd.comp_train == i])
-                  for i, c in enumerate(COMPONENTS)}
+def _metrics(net: torch.nn.Module, sd: SynthData, final: bool) -> dict[str, float]:
+    """Training loss (logistic) and accuracy on the whole training set and its examples of each component; test
+    accuracy on the linear-only and clustered-only sets, and on the mixed set at the last step only (NaN before)."""
+    with torch.no_grad():
+        out = net(sd.X_train)
+        right = (out.argmax(1) == sd.y_train).float()
+        row = {"train_loss": float(F.cross_entropy(out, sd.y_train)), "train_all": float(right.mean())}
+        for i, c in enumerate(COMPONENTS):
+            mask = sd.comp_train == i
+            row[f"train_{c}"] = float(right[mask].mean()) if bool(mask.any()) else math.nan
+        for c in COMPONENTS[:2]:
+            row[f"test_{c}"] = float((net(sd.X_only[c]).argmax(1) == sd.y_only[c]).float().mean())
+        row["test_mixed"] = float((net(sd.X_test).argmax(1) == sd.y_test).float().mean()) if final else math.nan
+    return row
+
+
+def train_one(cfg: SynthConfig, sd: SynthData, lr: float, lr_after: float, steps: int, batch_size: int,
+              init_seed: int) -> pd.DataFrame:
+    """One net (init and batch stream from `init_seed`): SGD at lr, lr_after from `cfg.anneal_step`, for `steps`
+    steps. One row per logged step (every `log_every` and the last) with `_metrics`."""
+    tc = ensemble.TrainConfig(steps=steps, loss="ce", batch_size=batch_size, weight_decay=cfg.weight_decay,
+                              diverge_factor=None, log_every=cfg.log_every, data_seed=init_seed, progress=False,
+                              engine="loop", lr_schedule=lambda t: lr_after / lr if t >= cfg.anneal_step else 1.0)
 
     def evaluate(t: int, state: ensemble.EnsembleState) -> dict:
-        cols: dict[str, list[float]] = {}
-        for i in range(len(state.loss)):
-            m = state.member_module(i)
-            cols.setdefault("train_loss", []).append(_loss(m, sd.X_train, sd.y_train, chunk=len(sd.y_train)))
-            cols.setdefault("train_all", []).append(_acc(_predict(m, sd.X_train, len(sd.y_train)), sd.y_train))
-            for c, (X, y) in train_sets.items():
-                cols.setdefault(f"train_{c}", []).append(_acc(_predict(m, X, len(X) or 1), y))
-            for c in COMPONENTS[:2]:
-                X, y = sd.X_only[c], sd.y_only[c]
-                cols.setdefault(f"test_{c}", []).append(_acc(_predict(m, X, len(X)), y))
-            cols.setdefault("test_mixed", []).append(_acc(_predict(m, sd.X_test, len(sd.y_test)), sd.y_test))
-        return cols
+        return _metrics(state.member_module(0), sd, final=t == steps)
 
     d = sd.X_train.shape[1]
-    res = ensemble.train_ensemble(lambda: TwoLayerNet(d, cfg.width), members, sd.X_train, sd.y_train, tc,
-                                  callback=evaluate)
-    h = res.history
-    h = h.assign(run=[names[m] for m in h.member], seed_idx=h.member % seeds)
-    return h.drop(columns=["member", "diverged", "train_acc", "loss"], errors="ignore")
+    res = ensemble.train_ensemble(lambda: TwoLayerNet(d, cfg.width), [ensemble.Member(seed=init_seed, lr=lr)],
+                                  sd.X_train, sd.y_train, tc, callback=evaluate)
+    return res.history.drop(columns=["member", "diverged", "train_acc", "loss"], errors="ignore")
 
 
-def calibrate(cfg: SynthConfig, sd: SynthData, seed: int = 0) -> pd.DataFrame:
-    """The constant-LR sweep: `calib_seeds` nets at every η of `lr_grid`, for the pre-anneal budget
-    (`anneal_step` steps, at least 1), with the main run's data, net, batch and WD. Rows as `run_synth`."""
-    lrs = {f"{lr:g}": (lr, lr) for lr in cfg.lr_grid}
-    return run_synth(cfg, sd, lrs, max(cfg.anneal_step, 1), cfg.calib_seeds, seed)
+def run_synth(cfg: SynthConfig, seed: int = 0, runs: tuple[str, ...] = RUNS, *,
+              device: torch.device | str = "cpu") -> pd.DataFrame:
+    """Every unit (data seed seed + k, init seed 1000·(seed + k) + j) × every run of `runs` (see the module
+    docstring). Rows: run, unit (= seed_idx, the unit's index), data_seed, init_seed, step and `_metrics`."""
+    schedules = {"large_lr": (cfg.lr_large, cfg.lr_small, cfg.steps, cfg.batch_size),
+                 "small_lr": (cfg.lr_small, cfg.lr_small, cfg.steps, cfg.batch_size),
+                 "no_q": (cfg.lr_small, cfg.lr_small, cfg.steps, cfg.batch_size),
+                 "large_b256": (cfg.lr_large, cfg.lr_large, cfg.anneal_step, cfg.control_batch)}
+    frames = []
+    for k in range(cfg.data_seeds):
+        sd = synth_data(cfg.spec, cfg.n_train, cfg.n_test, seed + k, n_test_linear=cfg.n_test_linear,
+                        n_test_clustered=cfg.n_test_clustered, device=device)
+        for j in range(cfg.init_seeds):
+            init = 1000 * (seed + k) + j
+            for run in runs if j < cfg.control_inits else [r for r in runs if r in ("large_lr", "small_lr")]:
+                lr, after, steps, batch = schedules[run]
+                data = without_clustered(sd, cfg.d_linear) if run == "no_q" else sd
+                h = train_one(cfg, data, lr, after, steps, batch, init)
+                frames.append(h.assign(run=run, seed_idx=k * cfg.init_seeds + j, data_seed=seed + k, init_seed=init))
+    return pd.concat(frames, ignore_index=True)
 
 
-def first_fit(df: pd.DataFrame, column: str, level: float) -> float:
+def first_fit(df: pd.DataFrame, column: str, level: float = FIT) -> float:
     """The first logged step from which `column` stays ≥ level to the end of `df` (inf if its last value is below):
-    the clustered-only accuracy takes few values (4 distinct points in the binary toy) and can cross a level for
-    one log point and fall back, so a first crossing is not a fit."""
+    the clustered-only accuracy takes 4 values (4 distinct points) and can cross a level for one log point and
+    fall back, so a first crossing is not a fit."""
     d = df.sort_values("step")
     below = d.step[d[column] < level]
     if not len(below):
@@ -168,43 +176,9 @@ def first_fit(df: pd.DataFrame, column: str, level: float) -> float:
     return float(after.min()) if len(after) else math.inf
 
 
-def fit_times(calib: pd.DataFrame) -> pd.DataFrame:
-    """Per η of the sweep (median over seeds): the first step from which the linear-only and the clustered-only
-    training examples stay fitted (accuracy ≥ FIT) and the whole training set (≥ FIT_ALL) until the end of the
-    budget (`first_fit`), the final training loss, and whether any seed's loss became non-finite."""
-    rows = []
-    for lr, g in calib.groupby("lr"):
-        per = g.groupby("seed_idx")
-        rows.append({"lr": lr,
-                     "t_linear": float(np.median(per.apply(first_fit, "train_linear", FIT, include_groups=False))),
-                     "t_clustered": float(np.median(per.apply(first_fit, "train_clustered", FIT,
-                                                              include_groups=False))),
-                     "t_all": float(np.median(per.apply(first_fit, "train_all", FIT_ALL, include_groups=False))),
-                     "final_loss": float(g[g.step == g.step.max()].train_loss.median()),
-                     "diverged": bool(not np.isfinite(g.train_loss).all())})
-    return pd.DataFrame(rows).sort_values("lr").reset_index(drop=True)
-
-
-def choose_rates(times: pd.DataFrame, budget: int) -> dict[str, object]:
-    """The pre-registered rule (stated in the notebook before the sweep runs):
-
-    η_small = the smallest η of the grid that memorises within the pre-anneal budget: clustered-only training
-    examples fitted (t_clustered ≤ budget) and the whole training set fitted (t_all ≤ budget).
-    η_large = the smallest η > η_small that is noise-limited on the clustered pattern within the same budget
-    (t_clustered > budget) while it fits the linear pattern (t_linear ≤ budget) without diverging.
-    The anneal: at the end of the budget, η_large → η_small (as 0.1 → 0.004 = the small LR, official code).
-    `found` is False when either does not exist; the fallback is then stated (η_small = the grid's smallest η,
-    η_large = its largest η that does not diverge) and the chapter reports the mechanism as absent.
-    """
-    t = times[~times.diverged]
-    small = t[(t.t_clustered <= budget) & (t.t_all <= budget)]
-    eta_small = float(small.lr.min()) if len(small) else math.nan
-    large = t[(t.lr > eta_small) & (t.t_clustered > budget) & (t.t_linear <= budget)] if len(small) else t[:0]
-    eta_large = float(large.lr.min()) if len(large) else math.nan
-    found = bool(np.isfinite(eta_small) and np.isfinite(eta_large))
-    if found:
-        return {"lr_small": eta_small, "lr_large": eta_large, "found": True, "why": "by the rule"}
-    why = ("no η memorises within the budget" if not np.isfinite(eta_small)
-           else "no η above η_small is blocked on the clustered pattern while it fits the linear one")
-    return {"lr_small": float(t.lr.min()), "lr_large": float(t.lr.max()), "found": False,
-            "why": f"{why}: fallback η_small = smallest, η_large = largest non-diverging η of the grid"}
+def fit_times(runs: pd.DataFrame, level: float = FIT) -> pd.DataFrame:
+    """Per (run, unit): the step from which the linear-only and the clustered-only training examples stay fitted
+    (`first_fit`, inf = never within the run)."""
+    rows = [{"run": r, "seed_idx": u, **{f"t_{c}": first_fit(g, f"train_{c}", level) for c in COMPONENTS[:2]}}
+            for (r, u), g in runs.groupby(["run", "seed_idx"])]
+    return pd.DataFrame(rows, columns=["run", "seed_idx", "t_linear", "t_clustered"])

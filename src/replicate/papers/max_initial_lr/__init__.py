@@ -9,22 +9,25 @@ observation (Sec. 4) is the power law
 and its theory (Sec. 5) bounds the sharpness λ1 at init by functions of d · w; η* and λ1 are "closely though not
 inversely" related.
 
-    data      the two-Gaussian task and MNIST inputs
-    protocol  presets, η* of a network from several seeds (majority rule), dead ReLUs along the search
+    data      the two-Gaussian task (and its Bayes accuracy, the ceiling of its threshold) and MNIST inputs
+    protocol  presets, the η* search of a network from several seeds (majority rule), dead ReLUs along the search
+    eta       η* of a network: the one definition (largest tested LR with a majority success; islands flagged),
+              the statistics of the law and their bootstrap over seeds
     curvature λ1 of the plain Hessian and of the Hessian in the coordinates SGD uses (per-layer LRs folded in)
-    analysis  fits: d·w power law, separate depth and width exponents, equal-product groups, rank correlation
+    analysis  fits of per-seed λ1 over (d, w); dead ReLUs at η*
     measure   the claims' measurements from the notebooks' tables
 """
 
-from replicate.papers.max_initial_lr.analysis import (depth_width_fit, equal_product_groups, fit_power_law,
-                                                      geometric_means, loglog_slope, spearman)
+from replicate.papers.max_initial_lr.analysis import geometric_means, loglog_slope
 from replicate.papers.max_initial_lr.curvature import SHARP_DRY_RUN, SHARP_PRESETS, SharpnessConfig, sharpness_at_init
-from replicate.papers.max_initial_lr.data import load_task, two_gaussians
+from replicate.papers.max_initial_lr.data import bayes_accuracy, load_task, two_gaussians
+from replicate.papers.max_initial_lr.eta import majority_eta_star, networks
 from replicate.papers.max_initial_lr.measure import measure_eta_star, measure_sharpness_at_init
 from replicate.papers.max_initial_lr.protocol import (ETA_DRY_RUN, ETA_PRESETS, Condition, EtaStarConfig, Task,
-                                                      eta_points, eta_star, grid, make_model)
+                                                      eta_points, gaussian_task, grid, make_model, search,
+                                                      with_gaussian)
 
 __all__ = ["Condition", "ETA_DRY_RUN", "ETA_PRESETS", "EtaStarConfig", "SHARP_DRY_RUN", "SHARP_PRESETS",
-           "SharpnessConfig", "Task", "depth_width_fit", "equal_product_groups", "eta_points", "eta_star",
-           "fit_power_law", "geometric_means", "grid", "load_task", "loglog_slope", "make_model",
-           "measure_eta_star", "measure_sharpness_at_init", "sharpness_at_init", "spearman", "two_gaussians"]
+           "SharpnessConfig", "Task", "bayes_accuracy", "eta_points", "gaussian_task", "geometric_means", "grid",
+           "load_task", "loglog_slope", "majority_eta_star", "make_model", "measure_eta_star",
+           "measure_sharpness_at_init", "networks", "search", "sharpness_at_init", "two_gaussians", "with_gaussian"]

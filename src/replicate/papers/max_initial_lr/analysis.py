@@ -1,8 +1,9 @@
-"""Fits of η* (and λ1) over (depth, width), each with a bootstrap that resamples seeds within configurations.
+"""Fits of per-seed quantities (λ1 at init; the thresholds chapter's λ0) over (depth, width), each with a bootstrap
+that resamples seeds within configurations, and the dead ReLUs around η*.
 
-Every statistic is a function of the per-configuration means of log y over seeds; `config_bootstrap` redraws the
-seeds of every configuration with replacement (jointly for all columns of a row, so that η* and λ1 of the same
-network stay paired) and recomputes it.
+Every fit statistic is a function of the per-configuration means of log y over seeds; `config_bootstrap` redraws the
+seeds of every configuration with replacement (jointly for all columns of a row) and recomputes it. η* itself has
+one value per network (the majority's, `eta.majority_eta_star`) and its own bootstrap (`eta.Networks.measure`).
 """
 
 from __future__ import annotations
@@ -12,27 +13,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
-
 from replicate import claims
+from replicate.papers.max_initial_lr.eta import networks
 
 KEYS = ["depth", "width"]
-
-
-def per_seed_eta_star(trainings: pd.DataFrame) -> pd.DataFrame:
-    """One η* per (condition, depth, width, seed) from the trainings of a majority search: the largest LR the seed
-    passed below its own first failure at or above the search's start (NaN if it failed at every tested LR or
-    passed at every one)."""
-    rows = []
-    for key, g in trainings.sort_values("lr").groupby(["condition", "depth", "width", "seed"]):
-        start = g.lr_start.iloc[0] if "lr_start" in g else math.nan
-        g = g[g.lr >= start] if np.isfinite(start) else g  # a search restarted above a failing lr_lo
-        ok = g.success.to_numpy(bool)
-        lrs = g.lr.to_numpy(float)
-        first_fail = int(np.argmin(ok)) if not ok.all() else len(ok)
-        value = lrs[first_fail - 1] if 0 < first_fail < len(ok) else math.nan
-        rows.append(dict(zip(["condition", "depth", "width", "seed"], key), eta_star=value))
-    return pd.DataFrame(rows)
 
 
 def geometric_means(df: pd.DataFrame, y: str) -> pd.DataFrame:
@@ -96,46 +80,6 @@ def power_law_stats(y: str) -> dict[str, Callable[[pd.DataFrame], float]]:
     return {"p": lambda t: _lstsq(t, y, ["dw"])[0][1], "r2": lambda t: _lstsq(t, y, ["dw"])[1]}
 
 
-def depth_width_stats(y: str) -> dict[str, Callable[[pd.DataFrame], float]]:
-    """Statistics of log ȳ = a + α·log d + β·log w: α, β and α − β (0 ⇔ ȳ is a power of d·w)."""
-    return {"alpha": lambda t: _lstsq(t, y, ["depth", "width"])[0][1],
-            "beta": lambda t: _lstsq(t, y, ["depth", "width"])[0][2],
-            "alpha_minus_beta": lambda t: float(np.subtract(*_lstsq(t, y, ["depth", "width"])[0][1:]))}
-
-
-def worst_equal_product_ratio(y: str) -> Callable[[pd.DataFrame], float]:
-    """max over groups of equal d·w (≥ 2 configurations) of max ȳ / min ȳ (NaN without such a group)."""
-    def stat(t: pd.DataFrame) -> float:
-        spans = [g[y].max() - g[y].min() for _, g in t.groupby("dw") if len(g) >= 2]
-        return float(np.exp(max(spans))) if spans else math.nan
-    return stat
-
-
-def fit_power_law(df: pd.DataFrame, y: str, *, n_boot: int, seed: int = 0) -> dict[str, claims.Measurement]:
-    """p and R² of log ȳ = a + p·log(d·w), and α, β, α − β of log ȳ = a + α log d + β log w, with intervals."""
-    stats = {**power_law_stats(y), **depth_width_stats(y)}
-    return {k: config_bootstrap(df, [y], s, n_boot=n_boot, seed=seed) for k, s in stats.items()}
-
-
-def depth_width_fit(df: pd.DataFrame, y: str) -> dict[str, float]:
-    """Point estimates a, α, β, R² of log ȳ = a + α log d + β log w over the configurations (for plots)."""
-    t = geometric_means(df, y).assign(**{y: lambda m: np.log(m[y])})
-    (a, alpha, beta), r2 = _lstsq(t, y, ["depth", "width"])
-    return {"a": a, "alpha": alpha, "beta": beta, "r2": r2}
-
-
-def equal_product_groups(means: pd.DataFrame, y: str) -> pd.DataFrame:
-    """Groups of configurations sharing d·w (≥ 2): members and max/min of their ȳ."""
-    rows = [{"dw": dw, "networks": ", ".join(f"({r.depth}, {r.width})" for r in g.itertuples()),
-             "ratio": float(g[y].max() / g[y].min())} for dw, g in means.groupby("dw") if len(g) >= 2]
-    return pd.DataFrame(rows, columns=["dw", "networks", "ratio"])
-
-
-def spearman(x: str, y: str) -> Callable[[pd.DataFrame], float]:
-    """Spearman rank correlation of the configuration means of x and y."""
-    return lambda t: float(spearmanr(t[x], t[y]).statistic) if t[x].nunique() > 1 and t[y].nunique() > 1 else math.nan
-
-
 def loglog_slope(x: str, y: str) -> Callable[[pd.DataFrame], float]:
     """Slope s of log ȳ = c + s·log x̄ over configurations (x, y already mean logs)."""
     return lambda t: float(np.polyfit(t[x], t[y], 1)[0]) if t[x].nunique() > 1 else math.nan
@@ -146,11 +90,13 @@ def _dead_columns(trainings: pd.DataFrame) -> list[str]:
 
 
 def dead_near_eta_star(trainings: pd.DataFrame) -> pd.DataFrame:
-    """Per network and hidden layer: the fraction of dead ReLUs after training (mean over seeds) at η* (the largest
-    majority success, 'below') and at the first majority failure above it ('above')."""
+    """Per network and hidden layer: the fraction of dead ReLUs after training (mean over seeds) at η* ('below') and
+    at the first failure above it ('above'), η* of `eta.networks`."""
+    nets = networks(trainings).set_index(["condition", "depth", "width"])
     rows = []
     for (cond, d, w), g in trainings.groupby(["condition", "depth", "width"]):
-        for where, lr in (("below", g.eta_star.iloc[0]), ("above", g.first_failure.iloc[0])):
+        net = nets.loc[(cond, d, w)]
+        for where, lr in (("below", net.eta_star), ("above", net.first_failure)):
             at = g[np.isclose(g.lr, lr)] if np.isfinite(lr) else g.iloc[:0]
             for layer, col in enumerate(_dead_columns(g)[:d], start=1):
                 rows.append({"condition": cond, "depth": d, "width": w, "dw": d * w, "where": where, "layer": layer,
@@ -160,12 +106,13 @@ def dead_near_eta_star(trainings: pd.DataFrame) -> pd.DataFrame:
 
 def half_dead_lr(trainings: pd.DataFrame) -> pd.DataFrame:
     """Per network: the smallest tested LR at which, for the majority of seeds, some hidden layer has ≥ 50 % dead
-    ReLUs (NaN if none did), beside η* (majority)."""
+    ReLUs (NaN if none did), beside η* (`eta.networks`)."""
+    nets = networks(trainings).set_index(["condition", "depth", "width"])
     rows = []
     for (cond, d, w), g in trainings.groupby(["condition", "depth", "width"]):
         worst = g[_dead_columns(g)[:d]].max(axis=1) >= 0.5
         share = worst.groupby(g.lr).mean().sort_index()
         hit = share[share > 0.5]
-        rows.append({"condition": cond, "depth": d, "width": w, "dw": d * w, "eta_star": g.eta_star.iloc[0],
+        rows.append({"condition": cond, "depth": d, "width": w, "dw": d * w, "eta_star": nets.loc[(cond, d, w)].eta_star,
                      "half_dead_lr": float(hit.index[0]) if len(hit) else math.nan})
     return pd.DataFrame(rows)

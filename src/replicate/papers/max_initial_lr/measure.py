@@ -1,5 +1,5 @@
 """The claims' measurements (registry `replicate.registry.iyer2023`) from the notebooks' tables: pure functions,
-so tests can feed them synthetic tables."""
+so tests can feed them synthetic tables. η* is one value per network, `eta.networks` / `eta.majority_eta_star`."""
 
 from __future__ import annotations
 
@@ -10,16 +10,10 @@ import numpy as np
 import pandas as pd
 
 from replicate import claims
-from replicate.papers.max_initial_lr import analysis, calibration
+from replicate.papers.max_initial_lr import analysis, calibration, eta
 from replicate.papers.max_initial_lr.calibration import SearchGrid
 
 LAW_CONDITIONS = ("gaussian", "gaussian-mse", "mnist")
-
-
-def networks(trainings: pd.DataFrame) -> pd.DataFrame:
-    """One row per searched network: condition, depth, width, eta_star, first_failure, monotone, status, rounds."""
-    cols = ["condition", "depth", "width", "eta_star", "first_failure", "monotone", "status", "rounds"]
-    return trainings.drop_duplicates(["condition", "depth", "width"])[cols].reset_index(drop=True)
 
 
 def search_grids(cfg) -> dict[str, SearchGrid]:
@@ -28,89 +22,86 @@ def search_grids(cfg) -> dict[str, SearchGrid]:
             for c in cfg.conditions}
 
 
-def with_simulator(m: claims.Measurement, table: pd.DataFrame, name: str, grid: SearchGrid | None,
-                   cov: str | None = None) -> claims.Measurement:
+def with_simulator(m: claims.Measurement, net: eta.Networks, name: str,
+                   grid: SearchGrid | None) -> claims.Measurement:
     """`m` with the simulator of its law (`calibration.law_simulator`) for the calibration of its row."""
     if not m.measured:
         return m
-    net = calibration.networks(table, "eta_star", cov)
-    return dataclasses.replace(m, simulator=calibration.law_simulator(net, name, grid),
+    return dataclasses.replace(m, simulator=calibration.law_simulator(net.subset(np.isfinite(net.log_eta())), name,
+                                                                      grid),
                                method=m.method + "; calibrated by simulating the law with the run's seed noise"
                                + (" and search grid" if grid is not None else ""))
 
 
 def measure_eta_star(trainings: pd.DataFrame, conditions: tuple[str, ...], *, min_ratio: int = 16, n_boot: int = 1000,
                      seed: int = 0, grids: Mapping[str, SearchGrid] | None = None) -> dict[str, claims.Measurement]:
-    """Brackets (preconditions), R², p, α − β, equal-product ratio and the input-layer ablation (a diagnostic).
+    """Brackets (preconditions), R², p, α − β, equal-product ratio; the narrow networks and the input-layer ablation
+    (diagnostics).
 
-    trainings: every training of the searches (`protocol.eta_star` rows with condition, depth, width); conditions:
-    those the preset ran (the others are not measured). Fits use the per-seed η* (`analysis.per_seed_eta_star`);
-    R² and p only over networks with w ≥ min_ratio·d. grids: per condition, the LRs its search tests
-    (`search_grids`), with which each fit's simulator quantises the seeds (None: not quantised).
+    trainings: every training of the searches (`protocol.search` rows with condition, depth, width); conditions:
+    those the preset ran (the others are not measured). Every statistic is of the networks' η* (`eta.networks`),
+    the law's over the networks with w ≥ min_ratio·d; its interval resamples seeds within networks. grids: per
+    condition, the LRs its search tests (`search_grids`), with which each simulator tests its seeds (None: the
+    run's own tested LRs).
     """
     grids = grids or {}
-    nets = networks(trainings) if len(trainings) else pd.DataFrame(columns=["condition", "status"])
-    per_seed = analysis.per_seed_eta_star(trainings) if len(trainings) else pd.DataFrame()
+    nets = eta.networks(trainings, min_ratio) if len(trainings) else pd.DataFrame(columns=["condition", "wide"])
     out: dict[str, claims.Measurement] = {}
     for cond in ("gaussian", "gaussian-full-input", "gaussian-mse", "mnist"):
-        n = nets[nets.condition == cond]
-        out[f"iyer2023.{cond}.brackets"] = (claims.fraction(int((n.status == "ok").sum()), len(n))
+        n = nets[(nets.condition == cond) & nets.wide.astype(bool)]
+        out[f"iyer2023.{cond}.brackets"] = (claims.fraction(int(n.interval.sum()), len(n))
                                              if cond in conditions and len(n) else claims.missing("not run at this scale"))
 
-    def seeds_of(cond: str, wide: bool) -> pd.DataFrame:
-        s = per_seed[per_seed.condition == cond] if len(per_seed) else per_seed
-        return s[s.width >= min_ratio * s.depth] if wide and len(s) else s
-
-    def stat(cond: str, name: str, wide: bool) -> claims.Measurement:
-        s = seeds_of(cond, wide)
-        if cond not in conditions or not len(s):
+    def stat(cond: str, name: str) -> claims.Measurement:
+        t = trainings[trainings.condition == cond] if len(trainings) else trainings
+        if cond not in conditions or not len(t):
             return claims.missing("not run at this scale")
-        stats = {**analysis.power_law_stats("eta_star"), **analysis.depth_width_stats("eta_star"),
-                 "equal": analysis.worst_equal_product_ratio("eta_star")}
-        m = analysis.config_bootstrap(s, ["eta_star"], stats[name], n_boot=n_boot, seed=seed)
-        return with_simulator(m, s, name, grids.get(cond))
+        if name != "narrow":
+            t = t[t.width >= min_ratio * t.depth]
+        net = eta.networks_of(t, min_ratio=min_ratio)
+        m = net.measure(name, np.random.default_rng(seed), n_boot)
+        return m if name == "narrow" else with_simulator(m, net, name, grids.get(cond))
 
-    out["iyer2023.gaussian.r2"] = stat("gaussian", "r2", True)
-    out["iyer2023.gaussian.exponent"] = stat("gaussian", "p", True)
-    out["iyer2023.gaussian.depth-vs-width"] = stat("gaussian", "alpha_minus_beta", False)
-    out["iyer2023.gaussian.equal-product"] = stat("gaussian", "equal", False)
-    out["iyer2023.gaussian.input-ablation"] = ablation(per_seed, n_boot=n_boot, seed=seed) \
-        if {"gaussian", "gaussian-full-input"} <= set(conditions) and len(per_seed) else claims.missing("not run")
-    out["iyer2023.gaussian-mse.r2"] = stat("gaussian-mse", "r2", True)
-    out["iyer2023.mnist.r2"] = stat("mnist", "r2", True)
-    out["iyer2023.mnist.depth-vs-width"] = stat("mnist", "alpha_minus_beta", False)
+    out["iyer2023.gaussian.r2"] = stat("gaussian", "r2")
+    out["iyer2023.gaussian.exponent"] = stat("gaussian", "p")
+    out["iyer2023.gaussian.depth-vs-width"] = stat("gaussian", "alpha_minus_beta")
+    out["iyer2023.gaussian.equal-product"] = stat("gaussian", "equal")
+    out["iyer2023.gaussian.narrow"] = stat("gaussian", "narrow") \
+        if len(nets) and (~nets[nets.condition == "gaussian"].wide.astype(bool)).any() else claims.missing("no narrow network")
+    out["iyer2023.gaussian.input-ablation"] = ablation(nets[nets.wide.astype(bool)], n_boot=n_boot, seed=seed) \
+        if {"gaussian", "gaussian-full-input"} <= set(conditions) and len(nets) else claims.missing("not run")
+    out["iyer2023.gaussian-mse.r2"] = stat("gaussian-mse", "r2")
+    out["iyer2023.mnist.r2"] = stat("mnist", "r2")
+    out["iyer2023.mnist.depth-vs-width"] = stat("mnist", "alpha_minus_beta")
     return out
 
 
-def ablation(per_seed: pd.DataFrame, *, n_boot: int, seed: int = 0) -> claims.Measurement:
-    """Median over (d, w) of η*(input slow) / η*(input at η), geometric means over seeds; bootstrap over (d, w)."""
-    slow = analysis.geometric_means(per_seed[per_seed.condition == "gaussian"], "eta_star")
-    full = analysis.geometric_means(per_seed[per_seed.condition == "gaussian-full-input"], "eta_star")
+def ablation(nets: pd.DataFrame, *, n_boot: int, seed: int = 0) -> claims.Measurement:
+    """Median over (d, w) of η*(input slow) / η*(input at η) (`eta.networks` rows); bootstrap over (d, w)."""
+    slow = nets[nets.condition == "gaussian"][["depth", "width", "eta_star"]]
+    full = nets[nets.condition == "gaussian-full-input"][["depth", "width", "eta_star"]]
     both = slow.merge(full, on=["depth", "width"], suffixes=("_slow", "_full"))
     return claims.bootstrap((both.eta_star_slow / both.eta_star_full).to_numpy(), np.median, n_boot=n_boot, seed=seed)
 
 
-def measure_sharpness_at_init(lam: pd.DataFrame, eta: pd.DataFrame | None, *, n_boot: int = 1000,
-                              seed: int = 0, grid: SearchGrid | None = None) -> dict[str, claims.Measurement]:
+def measure_sharpness_at_init(lam: pd.DataFrame, trainings: pd.DataFrame | None, *, n_boot: int = 1000,
+                              seed: int = 0, min_ratio: int = 16,
+                              grid: SearchGrid | None = None) -> dict[str, claims.Measurement]:
     """Lanczos convergence (precondition), the d·w exponent of λ1 (preconditioned), and η*–λ1 relation.
 
-    lam: depth, width, seed, lam1, lam1_pre, lam1_converged, lam1_pre_converged; eta: per-seed η* of the same
-    networks (depth, width, seed, eta_star), or None when the η* notebook's results are absent; grid: the LRs the η*
-    search tested (its simulator quantises the seeds with them).
+    lam: depth, width, seed, lam1, lam1_pre, lam1_converged, lam1_pre_converged; trainings: the η* searches of the
+    same networks under one condition (`protocol.search` rows: depth, width, lr, seed, success), or None when the η*
+    notebook's results are absent. η* per network (`eta.majority_eta_star`) against the mean log λ1 of its seeds,
+    seeds of both resampled jointly; grid: the LRs the η* search tested (its simulator tests the seeds on them).
     """
     flags = np.concatenate([lam.lam1_converged.to_numpy(bool), lam.lam1_pre_converged.to_numpy(bool)])
     out = {"iyer2023.lanczos.converged": claims.fraction(int(flags.sum()), len(flags)),
            "iyer2023.lambda-pre.exponent": analysis.config_bootstrap(
                lam, ["lam1_pre"], analysis.power_law_stats("lam1_pre")["p"], n_boot=n_boot, seed=seed)}
-    if eta is None or not len(eta):
+    if trainings is None or not len(trainings):
         none = claims.missing("η* notebook's results absent")
         return {**out, "iyer2023.eta-lambda.spearman": none, "iyer2023.eta-lambda.not-inverse": none}
-    both = lam.merge(eta[["depth", "width", "seed", "eta_star"]], on=["depth", "width", "seed"])
-    slope = analysis.loglog_slope("lam1_pre", "eta_star")
-    out["iyer2023.eta-lambda.spearman"] = with_simulator(analysis.config_bootstrap(
-        both, ["eta_star", "lam1_pre"], analysis.spearman("eta_star", "lam1_pre"), n_boot=n_boot, seed=seed),
-        both, "spearman", grid, cov="lam1_pre")
-    out["iyer2023.eta-lambda.not-inverse"] = with_simulator(analysis.config_bootstrap(
-        both, ["eta_star", "lam1_pre"], lambda t: abs(slope(t) + 1), n_boot=n_boot, seed=seed),
-        both, "not_inverse", grid, cov="lam1_pre")
+    net = eta.networks_of(trainings[trainings.width >= min_ratio * trainings.depth], lam, "lam1_pre", min_ratio)
+    for cid, name in (("iyer2023.eta-lambda.spearman", "spearman"), ("iyer2023.eta-lambda.not-inverse", "not_inverse")):
+        out[cid] = with_simulator(net.measure(name, np.random.default_rng(seed), n_boot), net, name, grid)
     return out

@@ -1,14 +1,17 @@
-"""Presets and the η* search: η* of one network from several seeds (majority rule), with dead ReLUs recorded.
+"""Presets and the η* search of one network from several seeds (majority rule), with dead ReLUs recorded.
 
-η*(t, T) = sup{η : max_{τ ≤ T} acc_val(θ_τ(η)) ≥ t} (the Definition, Sec. 2). `lr_search.max_lr` brackets it in
-log space; every round trains all its LRs × all seeds at once (`train_ensemble`), an LR succeeds if the majority
-of seeds succeed, and every training is returned as a row (LR, seed, success, dead fraction per hidden layer),
-so that the bracket [largest success, first failure above it], per-seed brackets and non-monotone outcomes can
-all be read from the table.
+η*(t, T) = sup{η : max_{τ ≤ T} acc_val(θ_τ(η)) ≥ t} (the Definition, Sec. 2). `lr_search.max_lr` refines a bracket
+around the largest majority success in log space; every round trains all its LRs × all seeds at once
+(`train_ensemble`), and every training is returned as a row (LR, seed, best accuracy, success, dead fraction per
+hidden layer). η* is read from that table by one function, `eta.majority_eta_star` (with its islands).
+
+The two-Gaussian task's threshold is declared relative to its ceiling, the Bayes accuracy Φ(m) of its separation m:
+t = Φ(m) − threshold_margin.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from functools import partial
@@ -22,6 +25,7 @@ from replicate.data import STAND_IN_SHAPES
 from replicate.ensemble import Member, TrainConfig, train_ensemble
 from replicate.lr_search import BracketError, max_lr
 from replicate.models import MLP
+from replicate.papers.max_initial_lr.data import bayes_accuracy
 from replicate.scales import ParameterError, one_of, positive
 
 DATASETS = ("gaussian", "mnist", "fashion-mnist", "cifar-10")
@@ -32,7 +36,8 @@ PAPER_THRESHOLDS = {"mnist": 0.925, "cifar-10": 0.34}  # the paper's t (appendix
 @dataclass(frozen=True)
 class Task:
     """A data set and its success criterion: validation accuracy ≥ threshold within `steps` SGD steps (checked
-    every `eval_every`), searched in [lr_lo, lr_hi]. gaussian: dim, margin (`data.two_gaussians`); images: pool."""
+    every `eval_every`), searched in [lr_lo, lr_hi]. gaussian: dim, margin (the separation m, `data.two_gaussians`)
+    and threshold_margin (t = ceiling − threshold_margin, see `gaussian_task`); images: pool, an absolute t."""
 
     name: str
     dataset: str
@@ -46,6 +51,7 @@ class Task:
     dim: int = 100
     margin: float = 1.0
     pool: int = 1
+    threshold_margin: float | None = None
 
     def validate(self) -> None:
         one_of("dataset", self.dataset, DATASETS)
@@ -55,6 +61,15 @@ class Task:
             raise ParameterError(f"threshold must be in (0, 1); got {self.threshold}")
         if self.lr_hi <= self.lr_lo:
             raise ParameterError(f"lr_hi must be > lr_lo; got {self.lr_hi} and {self.lr_lo}")
+        if self.threshold_margin is not None and not math.isclose(self.threshold, self.ceiling - self.threshold_margin):
+            raise ParameterError(f"threshold {self.threshold} is not ceiling {self.ceiling:.4f} − margin "
+                                 f"{self.threshold_margin}")
+
+    @property
+    def ceiling(self) -> float:
+        """The attainable accuracy, where known in closed form: the Bayes accuracy Φ(m) of the two-Gaussian task
+        (NaN for image data sets)."""
+        return bayes_accuracy(self.margin) if self.dataset == "gaussian" else math.nan
 
     @property
     def features(self) -> int:
@@ -94,8 +109,10 @@ class Condition:
 
 @dataclass(frozen=True)
 class EtaStarConfig:
-    """Grid (d, w) with w ≥ min_ratio·d, d·w ≤ max_dw; `seeds` per search (majority rule); each condition's
-    search brackets η* until upper/lower ≤ 1 + rel_tol, the first round a log grid of points_per_round + 2 LRs."""
+    """Grid (d, w) with w ≥ min_ratio·d, d·w ≤ max_dw (condition (i)), plus `narrow` networks (w < min_ratio·d,
+    searched and reported apart, outside the law's fits); `seeds` per search (majority rule); each condition's
+    search refines η*'s bracket until upper/lower ≤ 1 + rel_tol, the first round a log grid of points_per_round + 2
+    LRs."""
 
     tasks: tuple[Task, ...]
     conditions: tuple[Condition, ...]
@@ -109,6 +126,7 @@ class EtaStarConfig:
     points_per_round: int
     n_probe: int  # validation inputs on which a ReLU must never fire to count as dead
     n_boot: int
+    narrow: tuple[tuple[int, int], ...] = ()
 
     def task(self, name: str) -> Task:
         return next(t for t in self.tasks if t.name == name)
@@ -120,6 +138,9 @@ class EtaStarConfig:
         if not grid(self.depths, self.widths, self.min_ratio, self.max_dw):
             raise ParameterError(f"no (depth, width) with width ≥ {self.min_ratio}·depth and depth·width ≤ "
                                  f"{self.max_dw} in {self.depths} × {self.widths}")
+        for d, w in self.narrow:
+            if not 0 < w < self.min_ratio * d:
+                raise ParameterError(f"narrow network ({d}, {w}) must have 0 < width < {self.min_ratio}·depth")
         names = {t.name for t in self.tasks}
         for t in self.tasks:
             t.validate()
@@ -141,45 +162,66 @@ class EtaStarConfig:
             return (memory.training_bytes(params, members, self.batch_size, created)
                     + memory.forward_bytes(members, min(task.n_val, 4096), alive))
 
-        pairs = grid(self.depths, self.widths, self.min_ratio, self.max_dw)
+        pairs = grid(self.depths, self.widths, self.min_ratio, self.max_dw) + list(self.narrow)
         tasks = {self.task(c.task) for c in self.conditions}
         return memory.BASE + sum(t.data_bytes() for t in self.tasks) + max(point(t, *p) for t in tasks for p in pairs)
 
 
-def _gaussian(n_train: int, n_val: int, steps: int, eval_every: int, lr_lo: float = 0.03, lr_hi: float = 30.0,
-              threshold: float = 0.75) -> Task:
-    """The two-Gaussian task: D = 100, margin 1.5 (Bayes accuracy 0.933), success at validation accuracy 0.75."""
-    return Task("gaussian", "gaussian", n_train, n_val, steps, eval_every, threshold, lr_lo, lr_hi, dim=100,
-                margin=1.5)
+def gaussian_task(n_train: int, n_val: int, steps: int, eval_every: int, *, threshold_margin: float = 0.08,
+                  separation: float = 1.5, lr_lo: float = 0.03, lr_hi: float = 30.0) -> Task:
+    """The two-Gaussian task, D = 100, separation m (1.5: Bayes accuracy Φ(1.5) = 0.933), success at the Bayes
+    accuracy minus `threshold_margin` (0.08: t = 0.853), declared before the run (registry history, issue 27)."""
+    return Task("gaussian", "gaussian", n_train, n_val, steps, eval_every,
+                bayes_accuracy(separation) - threshold_margin, lr_lo, lr_hi, dim=100, margin=separation,
+                threshold_margin=threshold_margin)
+
+
+def with_gaussian(cfg: EtaStarConfig, separation: float | None = None,
+                  threshold_margin: float | None = None) -> EtaStarConfig:
+    """`cfg` with its two-Gaussian task's separation and/or threshold margin overridden (None: the preset's); t is
+    recomputed as Φ(separation) − margin."""
+    def change(t: Task) -> Task:
+        if t.dataset != "gaussian" or (separation is None and threshold_margin is None):
+            return t
+        m = t.margin if separation is None else float(separation)
+        tm = t.threshold_margin if threshold_margin is None else float(threshold_margin)
+        if tm is None:
+            raise ParameterError("threshold_margin is needed to set t relative to the ceiling")
+        return dataclasses.replace(t, margin=m, threshold_margin=tm, threshold=bayes_accuracy(m) - tm)
+
+    out = dataclasses.replace(cfg, tasks=tuple(change(t) for t in cfg.tasks))
+    out.validate()
+    return out
 
 
 CONDITIONS = (Condition("gaussian", "gaussian", "ce", 0.01), Condition("gaussian-full-input", "gaussian", "ce", 1.0),
               Condition("gaussian-mse", "gaussian", "mse", 0.01), Condition("mnist", "mnist", "ce", 0.01))
 ETA_PRESETS = {
-    "smoke": EtaStarConfig((_gaussian(512, 256, 16, 8, threshold=0.6),
+    "smoke": EtaStarConfig((gaussian_task(512, 256, 16, 8, threshold_margin=0.333),
                             Task("mnist", "mnist", 512, 256, 16, 8, 0.3, 0.03, 30.0, pool=4)),
-                           CONDITIONS, (2, 4), (32, 64), 8, 256, 1, 64, 3.0, 2, 128, 50),
-    "cpu": EtaStarConfig((_gaussian(4096, 1000, 128, 16), Task("mnist", "mnist", 3200, 1000, 100, 10, 0.7, 0.03,
-                                                                30.0, pool=4)),
-                         CONDITIONS, (2, 4, 8), (128, 256, 512), 16, 1024, 3, 64, 0.4, 4, 512, 1000),
-    "gpu": EtaStarConfig((_gaussian(18000, 2000, 563, 29), Task("mnist", "mnist", 50000, 10000, 782, 40, 0.9, 0.01,
-                                                                 30.0, pool=2)),
-                         CONDITIONS, (2, 4, 8, 16), (256, 512, 1024, 2048), 16, 8192, 3, 64, 0.1, 8, 1000, 1000),
-    "paper": EtaStarConfig((_gaussian(18000, 2000, 563, 29, 1e-3, 30.0),
+                           CONDITIONS, (2, 4), (32, 64), 8, 256, 1, 64, 3.0, 2, 128, 50, narrow=((8, 16),)),
+    "cpu": EtaStarConfig((gaussian_task(4096, 1000, 128, 16), Task("mnist", "mnist", 3200, 1000, 100, 10, 0.7, 0.03,
+                                                                   30.0, pool=4)),
+                         CONDITIONS, (2, 4, 8), (32, 64, 128, 256), 16, 2048, 3, 64, 0.25, 3, 512, 1000,
+                         narrow=((4, 32), (8, 32), (16, 32))),
+    "gpu": EtaStarConfig((gaussian_task(18000, 2000, 563, 29), Task("mnist", "mnist", 50000, 10000, 782, 40, 0.9,
+                                                                    0.01, 30.0, pool=2)),
+                         CONDITIONS, (2, 4, 8, 16), (256, 512, 1024, 2048), 16, 8192, 3, 64, 0.1, 8, 1000, 1000,
+                         narrow=((8, 64), (16, 64), (16, 128))),
+    "paper": EtaStarConfig((gaussian_task(18000, 2000, 563, 29, lr_lo=1e-3),
                             Task("mnist", "mnist", 50000, 10000, 3910, 391, PAPER_THRESHOLDS["mnist"], 1e-3, 30.0),
                             Task("cifar-10", "cifar-10", 50000, 10000, 3910, 391, PAPER_THRESHOLDS["cifar-10"], 1e-3,
                                  30.0)),
                            CONDITIONS + (Condition("cifar-10", "cifar-10", "ce", 0.01),),
-                           (2, 4, 8, 16), (512, 1024, 2048, 4096), 64, 65536, 3, 64, 0.05, 8, 1000, 2000),
+                           (2, 4, 8, 16), (512, 1024, 2048, 4096), 64, 65536, 3, 64, 0.05, 8, 1000, 2000,
+                           narrow=((16, 256), (16, 512), (8, 256))),
 }
 ETA_DRY_RUN = {"seeds": 1, "rel_tol": 1e4, "points_per_round": 1, "n_boot": 10, "n_probe": 16, "depths": (2,),
-               "widths": (4096,), "min_ratio": 1, "max_dw": 65536}
+               "widths": (4096,), "min_ratio": 1, "max_dw": 65536, "narrow": ((4, 2),)}
 
 
 def dry_tasks(cfg: EtaStarConfig) -> EtaStarConfig:
     """The dry run's tasks: one SGD step on 64 examples (the model sizes kept)."""
-    import dataclasses
-
     small = tuple(dataclasses.replace(t, n_train=64, n_val=64, steps=1, eval_every=1) for t in cfg.tasks)
     return dataclasses.replace(cfg, tasks=small, batch_size=32)
 
@@ -229,15 +271,14 @@ def _train_round(lrs: np.ndarray, depth: int, width: int, seeds: list[int], cond
     return pd.DataFrame(rows)
 
 
-def eta_star(depth: int, width: int, cond: Condition, data: tuple, cfg: EtaStarConfig, seed: int = 0) -> pd.DataFrame:
+def search(depth: int, width: int, cond: Condition, data: tuple, cfg: EtaStarConfig, seed: int = 0) -> pd.DataFrame:
     """Every training of the search for η* of (depth, width) under `cond`, seeds seed … seed + cfg.seeds − 1, on the
-    device of `data` (X, y, X_val, y_val).
+    device of `data` (X, y, X_val, y_val); η* is read from them by `eta.networks`.
 
-    Rows: lr, seed, best_acc, success, diverged, dead_1 … ; stamped with the search's result: eta_star (largest
-    majority success), first_failure (smallest majority failure above it), monotone, rounds, lr_start, status
-    ('ok'; 'lo fails': no LR of the first, coarse round trains; 'hi trains': η* > lr_hi; then eta_star and
-    first_failure are NaN). When lr_lo fails but a larger LR of the coarse round trains, the search restarts
-    from the smallest such LR (lr_start) and the bracket is flagged non-monotone.
+    Rows: lr, seed, best_acc, success, diverged, dead_1 …, round; stamped with rounds and status: 'ok' (the search
+    bracketed the edge of the largest majority success), 'lo fails' (no LR of the first, coarse round trains) or
+    'hi trains' (lr_hi still trains). When lr_lo fails but a larger LR of the coarse round trains, the search
+    restarts from the smallest such LR (the failure below it stays in the table: η* then sits on an island).
     """
     task = cfg.task(cond.task)
     seeds = [seed + s for s in range(cfg.seeds)]
@@ -248,29 +289,27 @@ def eta_star(depth: int, width: int, cond: Condition, data: tuple, cfg: EtaStarC
         done.append(rows)
         return torch.tensor(rows.success.to_numpy().reshape(len(lrs), len(seeds)), device="cpu")
 
-    def search(lo: float) -> dict:
-        r = max_lr(succeeds, lo, task.lr_hi, rel_tol=cfg.rel_tol, points_per_round=cfg.points_per_round,
-                   rule="majority")
-        return {"eta_star": r.lower, "first_failure": r.upper, "monotone": r.monotone and lo == task.lr_lo,
-                "status": "ok", "lr_start": lo}
+    def bracket(lo: float) -> None:
+        max_lr(succeeds, lo, task.lr_hi, rel_tol=cfg.rel_tol, points_per_round=cfg.points_per_round, rule="majority")
 
+    status = "ok"
     try:
-        result = search(task.lr_lo)
+        bracket(task.lr_lo)
     except BracketError as err:
         first = done[0].groupby("lr").success.mean()  # the first round is a coarse log grid on [lr_lo, lr_hi]
         passed = first[first > 0.5]
         status = "lo fails" if "fails already" in str(err) else "hi trains"
-        result = {"eta_star": math.nan, "first_failure": math.nan, "monotone": False, "status": status,
-                  "lr_start": math.nan}
         if status == "lo fails" and len(passed) and passed.index[0] < task.lr_hi:
             try:  # lr_lo did not train but a larger LR of the coarse grid did: bisect from there
-                result = search(float(passed.index[0]))
+                bracket(float(passed.index[0]))
+                status = "ok"
             except BracketError:
                 pass
-    return pd.concat(done, ignore_index=True).assign(rounds=len(done), **result)
+    return pd.concat(done, ignore_index=True).assign(rounds=len(done), status=status)
 
 
 def eta_points(cfg: EtaStarConfig) -> list[dict]:
-    """Sweep points (condition, depth, width): one majority search per network and condition."""
-    return [{"condition": c.name, "depth": d, "width": w}
-            for c in cfg.conditions for d, w in grid(cfg.depths, cfg.widths, cfg.min_ratio, cfg.max_dw)]
+    """Sweep points (condition, depth, width): one majority search per network (wide grid, then the narrow ones)
+    and condition."""
+    pairs = grid(cfg.depths, cfg.widths, cfg.min_ratio, cfg.max_dw) + list(cfg.narrow)
+    return [{"condition": c.name, "depth": d, "width": w} for c in cfg.conditions for d, w in pairs]
