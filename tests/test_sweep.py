@@ -236,3 +236,12 @@ def test_results_follow_the_umask(tmp_path, umask):
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask
     assert (tmp_path / "s.csv").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("out, message", [({"error": 0.1}, "column named 'error'"),
+                                          (pd.DataFrame({"sweep_key": [1]}), "column named 'sweep_key'"),
+                                          (pd.DataFrame({"x": []}), "returned an empty table")])
+def test_a_result_that_could_not_resume_is_refused_with_one_line(tmp_path, out, message):
+    with pytest.raises(ValueError, match=message) as err:
+        sweep.run_sweep([{"i": 1}], lambda p: out, tmp_path / "s.csv", progress=False)
+    assert "\n" not in str(err.value) and not (tmp_path / "s.csv").exists()

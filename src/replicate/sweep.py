@@ -232,6 +232,13 @@ class _Recording:
 def _rows(point: Mapping[str, Any], out: Any, key: str) -> pd.DataFrame:
     if isinstance(out, _Failure):
         return pd.DataFrame([{**point, ERROR: out.message, KEY: key}])
+    names = set(out.columns if isinstance(out, pd.DataFrame) else out)
+    if names & {ERROR, KEY}:
+        raise ValueError(f"a sweep point's result may not have a column named {sorted(names & {ERROR, KEY})[0]!r}: "
+                         f"the sweep keeps it for failures and keys; rename it")
+    if isinstance(out, pd.DataFrame) and out.empty:
+        raise ValueError("a sweep point returned an empty table: it would never count as finished (return one row, "
+                         "e.g. with a count of 0)")
     if isinstance(out, pd.DataFrame):
         return out.assign(**{f: [v] * len(out) for f, v in point.items()}, **{KEY: key})
     return pd.DataFrame([{**point, **out, KEY: key}])
