@@ -538,7 +538,18 @@ def test_seed_mean_is_a_t_interval_not_the_seeds_range():
     assert r.n == 6 and r.value == 1.0 and r.ci_low == 1.0
 
 
-def test_key_tables_survive_a_new_seed_and_catch_a_broken_run():
+FLOAT_PATH = {"synthetic": 1e-3, "patch": 1e-2}  # ≥ the relative change measured under torch's default kernels
+# and MKL's compatible GEMM (each Table's reason: ≤ 0.07 % synthetic, ≤ 0.7 % patch); another seed moves early
+# epochs/steps by 30-60 %, so a rerun on another CPU is not another seed in these two notebooks
+
+
+def _another_float_path(nb: str, pub: pd.DataFrame, columns) -> pd.DataFrame:
+    """The published table as another CPU would print it: every checked value moved by ±FLOAT_PATH[nb]."""
+    sign = np.where(np.arange(len(pub)) % 2, 1.0, -1.0)
+    return pub.assign(**{c: pub[c] * (1 + FLOAT_PATH[nb] * sign) for c in columns})
+
+
+def test_key_tables_survive_another_float_path_and_catch_a_broken_run():
     from replicate import rerun
 
     for nb in ("synthetic", "patch"):
@@ -546,8 +557,7 @@ def test_key_tables_survive_a_new_seed_and_catch_a_broken_run():
         pub = pd.read_csv(PUBLISHED / f"{nb}.{spec.name}.csv")
         if "arm" in spec.keys and "arm" not in pub:  # a patch table published before issue 29: one arm
             pub = pub.assign(arm="official")
-        swapped = pub.assign(seed_idx=pub.seed_idx.map(lambda s: {0: 1, 1: 0}.get(s, s)))  # ≈ another seed
-        assert rerun.compare_table(swapped, pub, spec).startswith("agrees"), nb
+        assert rerun.compare_table(_another_float_path(nb, pub, spec.columns), pub, spec).startswith("agrees"), nb
         col = next(iter(spec.columns))
         broken = pub.assign(**{col: pub[col] * 0.7})
         assert rerun.compare_table(broken, pub, spec).startswith("differs"), nb
