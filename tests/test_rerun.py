@@ -76,3 +76,12 @@ def test_a_row_on_an_edge_prints_the_same_line_whichever_verdict_the_rerun_gets(
 def test_nothing_published_at_this_scale_is_said_not_compared(book):
     assert rerun.compare(_rows(claims.Measurement(-1.5, -1.6, -1.4, 8, "t")), REG, "smoke", book).startswith(
         "nothing to compare")
+
+
+def test_a_float_key_off_in_its_last_bits_still_matches():
+    """A learning-rate grid computed on another CPU differs in its last bits (update-size, Intel vs AMD)."""
+    spec = rerun.Table("t", keys=("eta",), columns={"m": 1e-6})
+    pub = pd.DataFrame({"eta": [1e-6, 1e-3, 1.0], "m": [1.0, 2.0, 3.0]})
+    fresh = pub.assign(eta=np.nextafter(pub.eta.to_numpy(), 2.0))
+    assert rerun.compare_table(fresh, pub, spec) == "agrees (3 rows)"
+    assert rerun.compare_table(pub.assign(eta=pub.eta * 1.01), pub, spec).startswith("differs")

@@ -93,11 +93,20 @@ def compare_row(fresh: pd.Series, pub: pd.Series, rtol: float = math.nan) -> str
     return "agrees"
 
 
+def _rounded_keys(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Float key columns (a grid of learning rates) to 12 significant digits: a grid computed on another CPU
+    differs in its last bits (measured: update-size's η grid, published on an Intel Xeon, matched no row on an AMD
+    EPYC), and a key must match exactly to be merged."""
+    floats = [k for k in keys if pd.api.types.is_float_dtype(df[k])]
+    return df.assign(**{k: df[k].map(lambda x: float(f"{x:.12g}")) for k in floats}) if floats else df
+
+
 def compare_table(fresh: pd.DataFrame, pub: pd.DataFrame, spec: Table) -> str:
     """'agrees (N rows)' or 'differs: …' (the worst row) for one key result table."""
     keys = list(spec.keys)
     if len(fresh) != len(pub):
         return f"differs: {len(fresh)} rows vs published {len(pub)}"
+    fresh, pub = _rounded_keys(fresh, keys), _rounded_keys(pub, keys)
     both = pub.merge(fresh, on=keys, how="outer", suffixes=("_pub", "_new"), indicator=True)
     if (both["_merge"] != "both").any():
         return f"differs: {int((both['_merge'] != 'both').sum())} rows match no published row on {keys}"
