@@ -184,3 +184,13 @@ def test_page_table_shows_published_scales_beside_ours(tmp_path, monkeypatch):
     assert list(scales) == ["gpu"]
     page = claims_html.html(rows, other_scales=scales)
     assert "at gpu scale (published)" in page and page.count("reproduced") >= 2
+
+
+@pytest.mark.parametrize("level", [0.9, 0.95, 0.99])
+def test_wilson_is_scipys_wilson_bit_for_bit(level):
+    from scipy.stats import binomtest
+
+    for n in [*range(1, 60), 400, 4096]:
+        for k in range(0, n + 1, max(1, n // 40)):
+            ci = binomtest(k, n).proportion_ci(confidence_level=level, method="wilson")
+            assert claims.wilson(k, n, level) == (float(ci.low), float(ci.high))

@@ -106,6 +106,19 @@ def test_majority_search_brackets_and_records_every_training():
     assert {"dead_1", "dead_2"} <= set(rows) and rows.dead_1.between(0, 1).all()
 
 
+def test_resampled_eta_is_the_majority_eta_of_each_resampled_copy():
+    """The bootstrap's batched count (seed multiplicities @ success) gives exactly `majority_eta_star` of each
+    resampled copy, for networks with different LRs and seed counts."""
+    rng = np.random.default_rng(1)
+    for _ in range(100):
+        lrs = [np.sort(rng.random(rng.integers(1, 12))) for _ in range(rng.integers(1, 6))]
+        success = [rng.random((len(v), rng.integers(1, 10))) < rng.random() for v in lrs]
+        picks = [rng.integers(0, s.shape[1], (37, s.shape[1])) for s in success]
+        copies = [np.log(eta.majority_eta_star(v, s[:, p].transpose(1, 0, 2))[0])
+                  for v, s, p in zip(lrs, success, picks)]
+        assert np.array_equal(eta.resampled_log_eta(lrs, success, picks), np.stack(copies, -1), equal_nan=True)
+
+
 def test_search_reports_an_unreachable_threshold():
     rows = protocol.search(2, 16, _cfg().conditions[0], _toy(), _cfg(threshold=0.999999, steps=1))
     net = mil.networks(rows.assign(condition="gaussian", depth=2, width=16)).iloc[0]

@@ -1,4 +1,5 @@
-"""Every notebook: its pair in sync, a `parameters` cell first, a run at smoke, a one-step dry run at paper."""
+"""Every notebook: its pair in sync, a `parameters` cell first, a run at smoke (its paper preset's one-step dry run:
+tests/test_device.py, in process)."""
 
 import os
 import subprocess
@@ -8,6 +9,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
+from inprocess import run_in_process
 
 from replicate import cli
 
@@ -52,25 +54,12 @@ def test_first_code_cell_is_parameters_with_scale_cpu(text):
     assert claims_cell.startswith("# NBVAL_CHECK_OUTPUT") and "rerun.compare" in claims_cell
 
 
-def run(text, tmp_path, *args):
-    out = subprocess.run([sys.executable, "-m", "replicate.cli", "run", str(text.relative_to(ROOT)), *args,
-                          "--output", str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=900,
-                         env={**os.environ, "CI": "1"})
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out
-
-
 @pytest.mark.parametrize("text", CHAPTER_NOTEBOOKS, ids=[str(n.relative_to(ROOT / "book")) for n in CHAPTER_NOTEBOOKS])
 def test_runs_at_smoke_and_writes_claims(text, tmp_path):
-    run(text, tmp_path, "--scale", "smoke")
+    """In this process (the CLI's papermill run of a real notebook: tests/test_cli.py)."""
+    run_in_process(text, tmp_path, "smoke")
     claims = (tmp_path / f"{text.stem}.claims.csv").read_text()
     assert "verdict" in claims.splitlines()[0] and len(claims.splitlines()) > 1
-
-
-@pytest.mark.parametrize("text", CHAPTER_NOTEBOOKS, ids=[str(n.relative_to(ROOT / "book")) for n in CHAPTER_NOTEBOOKS])
-def test_paper_preset_passes_one_step_dry_run(text, tmp_path):
-    out = run(text, tmp_path, "--scale", "paper", "--dry-run")
-    assert "nothing was written" in out.stdout and not any(tmp_path.iterdir())
 
 
 def nbval(path):

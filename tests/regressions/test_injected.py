@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 
 from faults import FAULTS
+from nbval_order import seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("name", sorted(FAULTS))
+# longest notebook first: with `make regressions`' work stealing, no long rerun starts last
+@pytest.mark.parametrize("name", sorted(FAULTS, key=lambda name: (-seconds(ROOT / FAULTS[name].notebook), name)))
 def test_injected_regression_makes_nbval_fail(name, tmp_path):
     fault = FAULTS[name]
     env = {**os.environ, "REPLICATE_FAULT": name, "REPLICATE_RESULTS_ROOT": str(tmp_path),

@@ -18,6 +18,7 @@ above 1), so these rows get a `simulator(truth, rng, factor)` that
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,14 @@ from replicate import claims
 from replicate.papers.max_initial_lr.eta import Networks, r2, slope
 
 SIM_BOOT = 200  # resamples of each simulated interval (the run's own interval uses the preset's n_boot)
+
+
+@functools.lru_cache(maxsize=4096)
+def _geomspace(lo: float, hi: float, n: int) -> np.ndarray:
+    """np.geomspace, cached (read-only): a calibration asks for the same few sub-grids ~10⁵ times."""
+    out = np.geomspace(lo, hi, n)
+    out.flags.writeable = False
+    return out
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,7 @@ class SearchGrid:
     def tested(self, edge: float) -> np.ndarray:
         """The sorted LRs tested when the majority succeeds exactly at LRs ≤ edge."""
         p = self.points_per_round
-        lrs = np.geomspace(self.lr_lo, self.lr_hi, p + 2)
+        lrs = _geomspace(self.lr_lo, self.lr_hi, p + 2)
         if not self.lr_lo <= edge < self.lr_hi:  # lo fails or hi trains: the coarse round only
             return lrs
         while True:
@@ -50,7 +59,7 @@ class SearchGrid:
             lower, upper = lrs[top], lrs[top + 1]
             if upper / lower <= 1 + self.rel_tol:
                 return lrs
-            lrs = np.sort(np.concatenate([lrs, np.geomspace(lower, upper, p + 2)[1:-1]]))
+            lrs = np.sort(np.concatenate([lrs, _geomspace(lower, upper, p + 2)[1:-1]]))
 
     def outcomes(self, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The tested LRs (n,) and success (n, S) of seeds that train exactly at LRs ≤ their threshold."""
