@@ -3,6 +3,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from fake_book import make, replicate
+
+from replicate import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 NB = "book/lewkowycz2020-catapult/uv-model"
@@ -124,9 +127,13 @@ def test_list_outside_the_repository_says_where(tmp_path):
     assert "not inside the book's repository" in line and str(ROOT) in line
 
 
-def test_list_shows_notebooks_and_parameters():
+def test_list_shows_notebooks_in_book_order_with_published_times_and_parameters():
     out = replicate("list", cwd=ROOT, env=QUIET)
     assert out.returncode == 0 and NB in out.stdout and "scale = \"cpu\"" in out.stdout
+    names = [line.split()[0] for line in out.stdout.splitlines() if line.startswith("book/")]
+    chapters = [str(p.relative_to(ROOT).with_suffix("")) for p in cli.book_order(ROOT)]
+    assert names[:len(chapters)] == chapters  # the table of contents' order, then the book's own pages
+    assert re.search(r"eta-star  \(published: cpu \d+ s on ", out.stdout)
 
 
 def test_python_dash_m_replicate_works(book):

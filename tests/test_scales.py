@@ -83,7 +83,11 @@ def test_memory_estimate_printed_and_a_run_too_big_refused(monkeypatch, capsys):
         scales.resolve(SIZED, "gpu")
     assert "\n" not in str(err.value)
     assert scales.resolve(SIZED, "gpu", dry_run=True, dry_overrides={"steps": 1}).steps == 1  # a dry run refuses none
-    assert "estimated memory 1073741824.00 GiB" in capsys.readouterr().err  # ... but reports the full run's estimate
+    err = capsys.readouterr().err
+    assert "estimated memory 1073741824.00 GiB" in err  # ... but reports the full run's estimate
+    assert "dry run only: the real run needs an estimated 1073741824.0 GiB" in err and "would be refused here" in err
+    scales.resolve(SIZED, "cpu", dry_run=True, dry_overrides={"steps": 1})
+    assert "would be refused" not in capsys.readouterr().err
     monkeypatch.setenv("REPLICATE_FORCE", "1")
     assert scales.resolve(SIZED, "gpu").width == 2**40
     have, where = scales.memory_limit()

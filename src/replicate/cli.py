@@ -51,7 +51,7 @@ class Parser(argparse.ArgumentParser):
 
 def repository() -> Path:
     """The book's repository holding the working directory; UsageError (saying where to run) outside one."""
-    from replicate.runtime import repository_root
+    from replicate.paths import repository_root
 
     root = repository_root()
     if root is None:
@@ -194,10 +194,27 @@ def check_value(name: str, value, param: dict):
     return value
 
 
+def published_runs(text: Path) -> str:
+    """'cpu 676 s on AMD EPYC, …': the wall time of each published run of the notebook (its provenance records)."""
+    records = sorted(text.parent.glob(f"results/{text.stem}.provenance.json"))
+    records += sorted(text.parent.glob(f"results/*/{text.stem}.provenance.json"))
+    runs = []
+    for record in records:
+        try:
+            r = json.loads(record.read_text())
+            runs.append(f"{r['scale']} {float(r['wall_time_s']):.0f} s on {r.get('cpu') or r.get('device', '?')}")
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return ", ".join(runs)
+
+
 def cmd_list(_args) -> int:
+    """Every notebook in the book's order, with its published runs' wall times and its parameters."""
     root = repository()
-    for nb in notebooks(root / "book"):
-        print(nb.relative_to(root).with_suffix(""))
+    chapters = book_order(root)
+    for nb in chapters + [p for p in notebooks(root / "book") if p not in chapters]:
+        runs = published_runs(nb)
+        print(str(nb.relative_to(root).with_suffix("")) + (f"  (published: {runs})" if runs else ""))
         for name, p in parameters(nb).items():
             print(f"    {name} = {p['default']}" + (f"  # {p['help']}" if p["help"] else ""))
     return 0

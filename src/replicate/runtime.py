@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from replicate.paths import repository_root  # noqa: F401  (notebooks call runtime.repository_root)
+
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _STARTED = time.time()  # reset by setup(): the wall time in provenance() counts from a notebook's first cell
 
@@ -112,13 +114,6 @@ def setup(seed: int = 0, device: str | None = None, dtype: str = "float32", thre
     set_threads(threads)
     seed_everything(seed)
     return choose_device(device), resolve_dtype(dtype)
-
-
-def repository_root(start: str | os.PathLike | None = None) -> Path | None:
-    """The book's repository: the first folder at or above `start` (default: the working directory) holding
-    `_toc.yml`; None outside one."""
-    here = Path(start or Path.cwd()).resolve()
-    return next((p for p in (here, *here.parents) if (p / "_toc.yml").exists()), None)
 
 
 def results_dir(given: str | os.PathLike | None, chapter: str, scale: str) -> Path:

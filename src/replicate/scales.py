@@ -138,13 +138,17 @@ def memory_limit() -> tuple[int, str]:
 
 def check_memory(config: Any, refuse: bool = True) -> int:
     """The config's `memory_bytes()` estimate, printed to stderr under `replicate run` ($REPLICATE_CLI=1);
-    ParameterError when it exceeds `memory_limit()` and `refuse`, unless $REPLICATE_FORCE=1 (`--force`)."""
+    ParameterError when it exceeds `memory_limit()` and `refuse`, unless $REPLICATE_FORCE=1 (`--force`); when it
+    exceeds it and not `refuse` (a dry run), one stderr line saying that the real run would be refused here."""
     need = int(config.memory_bytes())
     have, where = memory_limit()
     gib = 2**30
-    if refuse and need > have and os.environ.get("REPLICATE_FORCE") != "1":
-        raise ParameterError(f"the run needs an estimated {need / gib:.1f} GiB, more than {where}'s "
-                             f"{have / gib:.1f} GiB; choose a smaller scale or overrides, or pass --force")
+    too_big = f"needs an estimated {need / gib:.1f} GiB, more than {where}'s {have / gib:.1f} GiB"
+    if need > have and os.environ.get("REPLICATE_FORCE") != "1":
+        if refuse:
+            raise ParameterError(f"the run {too_big}; choose a smaller scale or overrides, or pass --force")
+        print(f"replicate: dry run only: the real run {too_big}, so it would be refused here (without --force)",
+              file=sys.stderr)
     if os.environ.get("REPLICATE_CLI") == "1":
         print(f"replicate: estimated memory {need / gib:.2f} GiB ({where}: {have / gib:.1f} GiB)", file=sys.stderr)
     return need
