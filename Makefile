@@ -48,7 +48,7 @@ NBVAL_WORKERS ?= 2
 ## re-execute every notebook at its stored parameters into a fresh scratch folder (never a sweep cache from an
 ## earlier run, never into book/) and compare the checked outputs with the stored ones
 NBVAL = scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && REPLICATE_RESULTS_ROOT="$$scratch" \
-	$(BIN)/python -m pytest --nbval-lax --sanitize-with .nbval-sanitize.cfg -n $(NBVAL_WORKERS) --dist loadscope -q -p no:cacheprovider $$($(BIN)/python tests/nbval_order.py)
+	$(BIN)/python -m pytest --nbval-lax --sanitize-with .nbval-sanitize.cfg -n $(NBVAL_WORKERS) --dist loadscope --no-loadscope-reorder -q -p no:cacheprovider $$($(BIN)/python tests/nbval_order.py)
 ## make nbval: that, under another float path than the publishing machine's, whatever CPU runs it
 ## (tests/floatpath: every matmul, linear layer, convolution and sum reduced in two parts split at an odd index;
 ## torch's default ATen kernels, which change exp, log and fused multiply-adds): a published number that does not

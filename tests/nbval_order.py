@@ -1,5 +1,6 @@
 """The book's notebooks for nbval, longest published cpu run first (from each provenance record), so that with
-two workers no long notebook starts last and leaves one core idle. Usage: python tests/nbval_order.py [book]"""
+two workers no long notebook starts last and leaves one core idle (with `--dist loadscope --no-loadscope-reorder`:
+xdist otherwise hands out the notebooks with the most cells first). Usage: python tests/nbval_order.py [book]"""
 
 import json
 import sys
