@@ -49,10 +49,10 @@ NBVAL_WORKERS ?= 2
 ## earlier run, never into book/) and compare the checked outputs with the stored ones
 NBVAL = scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && REPLICATE_RESULTS_ROOT="$$scratch" \
 	$(BIN)/python -m pytest --nbval-lax --sanitize-with .nbval-sanitize.cfg -n $(NBVAL_WORKERS) --dist loadscope --no-loadscope-reorder -q -p no:cacheprovider $$($(BIN)/python tests/nbval_order.py)
-## make nbval: that, under another float path than the publishing machine's, whatever CPU runs it
-## (tests/floatpath: every matmul, linear layer, convolution and sum reduced in two parts split at an odd index;
-## torch's default ATen kernels, which change exp, log and fused multiply-adds): a published number that does not
-## reproduce here is float-path noise its rerun tolerance does not cover. make nbval-plain: the machine's own path
+## make nbval: that, under another float path than the publishing machine's, whatever CPU runs it, at no measurable
+## cost (tests/floatpath: torch's default ATen kernels, whose random normals and log-softmax round differently, and
+## every .sum added in two parts split at an odd index): a published number that does not reproduce here is
+## float-path noise its rerun tolerance does not cover. make nbval-plain: the machine's own path
 nbval: $(BIN)/.installed
 	@echo "nbval: re-executing $(words $(NOTEBOOKS)) notebooks at their stored parameters, on a reordered float path"
 	export PYTHONPATH=$(CURDIR)/tests/floatpath ATEN_CPU_CAPABILITY=default && $(NBVAL)

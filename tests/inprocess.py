@@ -13,8 +13,10 @@ def run_in_process(text: Path, out: Path, scale: str, dry_run: bool = False) -> 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from IPython.display import display
+
     cells = [c.source for c in jupytext.read(text).cells if c.cell_type == "code"]
-    ns: dict = {"__name__": "__main__"}
+    ns: dict = {"__name__": "__main__", "display": display}  # a kernel's builtin, which notebooks call
     exec(cells[0], ns)
     ns.update(scale=scale, dry_run=dry_run, results_dir=str(out), figures_dir=None)
     cwd = Path.cwd()
