@@ -26,7 +26,9 @@ TABLES = {
     ),
     "lr-sweep": (
         Table("coordinate-check", keys=("parametrization", "width", "depth", "seed"), columns={"rms_dz": 1e-4},
-              reason="RMS Δz^(L) per network after 3 tiny steps: " + DRAWN, atol=0.0),
+              reason="RMS Δz^(L) per network after 3 tiny steps, networks drawn in float64 (a float32 draw's last "
+                     "bit flipped ReLU gates: 5e-4 on another CPU); measured bit-identical under torch's default "
+                     "kernels; 1e-4 catches a 1 % change", atol=0.0),
         Table("optima", keys=("parametrization", "depth", "seed"), columns={"lr_opt": 1e-3, "final_loss": 1e-3},
               reason="per-seed training optimum after 100 large-LR float64 steps: the last bit amplified by the "
                      "training stays far below 1e-3, which still catches a 1 % shift of η*", atol=0.0),
@@ -134,7 +136,13 @@ REGISTRY = Registry(
               "rival on its edge", 0.1, kind="diagnostic"),
     ),
     tables=TABLES,
-    history="2026-12-02, rerun comparison only (no tolerance or verdict): under torch's default kernels the "
+    history="2026-12-03, lr-sweep's coordinate check redrawn (no tolerance or verdict moved): its networks were drawn "
+            "in float32 and cast to float64, and on the CI machine under torch's default kernels the float32 draw's "
+            "last bit flipped ReLU gates within the 3 steps: coord.linear-regime 0.00237 → 0.00242 and one network's "
+            "RMS Δz 5e-4 relative, beyond the rerun tolerances of a float64 computation; the networks are now drawn "
+            "in float64 (as the LR sweep's already were), which gives bit-identical RMS Δz under both kernels, so "
+            "every lr-sweep coordinate number is of new draws of the same seeds. "
+            "2026-12-02, rerun comparison only (no tolerance or verdict): under torch's default kernels the "
             "linear-limit check moved 0.00705 → 0.00684 (a ratio of differences of 1e-6 steps) and M of the full step "
             "8e-4 relative at η ~ 1e-6; the check's rerun tolerance is 20 % relative (rerun_rtol) and the full-step "
             "table's 5e-3. 2026-11-30: lr-sweep rows of the old format replaced. Dropped: the SP width exponent (not a claim of "

@@ -1,13 +1,14 @@
 """Notebook lr-sweep: a single-input coordinate check over width and depth, and the training-optimal LR
 against depth, under the library's SP, μP and depth-μP (`replicate.parametrizations`: depth-μP = μP with
-every LR multiplier × L^(−3/2)). Float64 at `cpu`, so that last-bit differences between CPUs stay far below
-every printed number (large-LR training amplifies float32 rounding chaotically).
+every LR multiplier × L^(−3/2)). Float64 at `cpu`, networks drawn in float64 too, so that last-bit differences
+between CPUs stay far below every printed number (large-LR training amplifies float32 rounding chaotically).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -141,6 +142,21 @@ LR_SWEEP_DRY_RUN = {"steps": 1, "seeds": 1, "coord_steps": 1, "coord_seeds": 1, 
                     "coord_depths": (2, 4)}
 
 
+def drawn_in(dtype: torch.dtype, make: Callable[[], MLP]) -> Callable[[], MLP]:
+    """`make` with its initialisation drawn in `dtype` rather than torch's default float32. A float32 draw differs
+    between CPUs' kernels in its last bit (4e-7): that flips ReLU gates of the coordinate check (measured 5e-4 in
+    one network's RMS Δz under torch's default kernels) and 100 large-LR steps amplify it to 5 % in the final loss;
+    a float64 draw's last bit stays invisible (bit-identical RMS Δz under both kernels)."""
+    def draw() -> MLP:
+        previous = torch.get_default_dtype()
+        torch.set_default_dtype(dtype)
+        try:
+            return make()
+        finally:
+            torch.set_default_dtype(previous)
+    return draw
+
+
 def sweep_data(cfg: LRSweepConfig, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(X, Y): `n_train` standardised training inputs of `dataset` and their one-hot targets, in `cfg.dtype`, on the
     CPU (`coordinate_grid` and `lr_sweep_point` move them to their device)."""
@@ -160,8 +176,8 @@ def coordinate_check(parametrization: str, width: int, depth: int, X: torch.Tens
     depth-μP = μP × L^(−3/2) exactly (its rates are μP's × L^(−3/2)); SP: grows with n (δ^(L) = O(n^(−1/2)),
     ‖x^(ℓ−1)‖² = Θ(n)).
     """
-    model = seeded(lambda: MLP(X.shape[1], width, depth, Y.shape[1], parametrization=parametrization, bias=False),
-                   seed, X.device, X.dtype)
+    make = partial(MLP, X.shape[1], width, depth, Y.shape[1], parametrization=parametrization, bias=False)
+    model = seeded(drawn_in(X.dtype, make), seed, X.device, X.dtype)
     init = {k: v.clone() for k, v in model.state_dict().items()}
     dz2, df2 = [], []
     for rows in ([slice(b, b + 1) for b in range(len(X))] if separately else [slice(None)]):
@@ -211,16 +227,7 @@ def lr_sweep_point(cfg: LRSweepConfig, parametrization: str, depth: int, X: torc
                for lr in cfg.lrs(parametrization) for s in range(cfg.seeds)]
     train = TrainConfig(steps=cfg.steps, loss="mse", batch_size=cfg.batch_size, diverge_factor=cfg.diverge_factor,
                         log_every=max(cfg.steps, 1), data_seed=seed, progress=False)
-
-    def network() -> MLP:
-        # drawn in X's dtype: a float32 draw differs between CPUs' kernels in its last bit (measured 4e-7), and
-        # 100 large-LR steps amplify that to 5% in the final loss; a float64 draw's last bit stays invisible
-        previous = torch.get_default_dtype()
-        torch.set_default_dtype(X.dtype)
-        try:
-            return MLP(X.shape[1], cfg.width, depth, Y.shape[1], parametrization, bias=False)
-        finally:
-            torch.set_default_dtype(previous)
+    network = drawn_in(X.dtype, partial(MLP, X.shape[1], cfg.width, depth, Y.shape[1], parametrization, bias=False))
 
     size = cfg.group or len(members)
     X, Y = X.to(device), Y.to(device)
