@@ -171,6 +171,17 @@ def test_progress_reaches_the_terminal_during_the_run_then_a_summary(book, tmp_p
     assert f"notebook: {tmp_path}/nb.ipynb" in stdout and "nb.points.csv" in stdout and "fake-figure.png" in stdout
 
 
+def test_a_heartbeat_names_the_running_cell_while_a_long_cell_computes(book, tmp_path):
+    """Without progress bars (CI), a cell that computes for longer than HEARTBEAT_S still shows the run is alive."""
+    out = replicate("run", "ch/nb", "-p", "n", "2", "-p", "pause", str(0.7 * cli.HEARTBEAT_S), "--output",
+                    str(tmp_path), cwd=book, env=QUIET)
+    assert out.returncode == 0, out.stderr[-2000:]
+    beats = re.findall(r"^  nb: cell (\d+)/(\d+), (\d+) s$", out.stderr, re.M)
+    assert beats, out.stderr[-2000:]
+    running, total, _ = beats[-1]
+    assert 1 < int(running) <= int(total)  # the sweep's cell, not the parameters
+
+
 # `python -m replicate`, with SIGINT handled as a terminal's Ctrl-C would be: a child inherits an ignored or blocked
 # SIGINT, and Python then never raises KeyboardInterrupt. In the full suite on 2 workers the CLI ran to the end
 # through the interrupt (exit 0), twice, while the same test alone passed every time.

@@ -8,8 +8,9 @@
 
 `run` converts the text notebook (the source of truth) with jupytext, executes it with papermill into
 `runs/<scale>/<chapter>/<notebook>.ipynb`, and points the notebook's `results_dir` and `figures_dir` at that
-folder. The kernel's stderr (sweep progress bars, warnings, the memory estimate) streams to the terminal; at
-the end the claims verdicts and the output files are listed. `--all` runs every chapter notebook in book
+folder. The kernel's stderr (sweep progress bars, warnings, the memory estimate) streams to the terminal, with a
+heartbeat line (running cell n/N, elapsed seconds) every HEARTBEAT_S; at the end the claims verdicts and the output
+files are listed. `--all` runs every chapter notebook in book
 order, skipping those already finished with the same identity. `publish` copies a finished scale into
 `book/<chapter>/results/<scale>/`. Bad input exits with code 2 and one line, no traceback; Ctrl-C exits 130.
 """
@@ -26,6 +27,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 import time
 from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
@@ -35,6 +37,7 @@ from replicate.scales import SCALES
 FLAG_PARAMETERS = {"scale": "--scale", "results_dir": "--output", "figures_dir": "--output",
                    "dry_run": "--dry-run", "executor": "--executor", "scheduler": "--scheduler"}
 FIGURES = (".png", ".svg", ".pdf")
+HEARTBEAT_S = 10  # seconds between "cell n/N" lines while a notebook runs
 
 
 class UsageError(Exception):
@@ -332,6 +335,38 @@ def kernel_manager(log):
     return LoggedKernelManager
 
 
+def running_cell(output: Path) -> str:
+    """'cell n/N' of the code cell papermill is executing, read from the output notebook it saves at every cell
+    start (its `metadata.papermill.status`); '' while that file is absent or half written."""
+    try:
+        cells = [c for c in json.loads(output.read_text())["cells"] if c["cell_type"] == "code"]
+    except (OSError, ValueError, KeyError):
+        return ""
+    status = [c.get("metadata", {}).get("papermill", {}).get("status") for c in cells]
+    return f"cell {status.index('running') + 1}/{len(cells)}" if "running" in status else ""
+
+
+@contextmanager
+def heartbeat(name: str, output: Path):
+    """A line on stderr every HEARTBEAT_S seconds while the block runs: the notebook, its running cell, the time
+    since it started (a cell can compute for minutes with nothing else to print)."""
+    started, done = time.time(), threading.Event()
+
+    def beat() -> None:
+        while not done.wait(HEARTBEAT_S):
+            cell = running_cell(output)
+            print(f"  {name}: {cell + ', ' if cell else ''}{time.time() - started:.0f} s", file=sys.stderr,
+                  flush=True)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
 def execute(text: Path, values: dict, out_dir: Path, args) -> int:
     """Run one notebook with papermill, its stderr stream shown here; 0, or 1 when the notebook failed (a
     ParameterError, DataError or SweepLocked inside is bad input: UsageError)."""
@@ -344,9 +379,10 @@ def execute(text: Path, values: dict, out_dir: Path, args) -> int:
           + (" (dry run, in a temporary folder)" if args.dry_run else f" → {output}"), flush=True)
     with tempfile.NamedTemporaryFile("w", prefix=f"replicate-kernel-{text.stem}-", suffix=".log", delete=False) as log:
         try:
-            papermill.execute_notebook(read_text_notebook(text), str(output), parameters=values, cwd=str(text.parent),
-                                       progress_bar=False, kernel_name="python3", stderr_file=KernelStderr(),
-                                       kernel_manager_class=kernel_manager(log))
+            with heartbeat(text.stem, output):
+                papermill.execute_notebook(read_text_notebook(text), str(output), parameters=values,
+                                           cwd=str(text.parent), progress_bar=False, kernel_name="python3",
+                                           stderr_file=KernelStderr(), kernel_manager_class=kernel_manager(log))
         except DeadKernelError:
             print(f"replicate: {text.stem}: the notebook's kernel died (killed, or out of memory); "
                   f"{finished_points(out_dir)} finished points kept, a rerun resumes (kernel log {log.name})",
