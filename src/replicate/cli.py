@@ -10,9 +10,9 @@
 `runs/<scale>/<chapter>/<notebook>.ipynb`, and points the notebook's `results_dir` and `figures_dir` at that
 folder. The kernel's stderr (sweep progress bars, warnings, the memory estimate) streams to the terminal, with a
 heartbeat line (running cell n/N, elapsed seconds) every HEARTBEAT_S; at the end the claims verdicts and the output
-files are listed. `--all` runs every chapter notebook in book
-order, skipping those already finished with the same identity. `publish` copies a finished scale into
-`book/<chapter>/results/<scale>/`. Bad input exits with code 2 and one line, no traceback; Ctrl-C exits 130.
+files are listed. `--all` runs every chapter notebook in book order, skipping those already finished with the same
+identity. `publish` copies a finished scale into `book/<chapter>/results/<scale>/`. Bad input exits with code 2
+and one line, no traceback; Ctrl-C exits 130.
 """
 
 from __future__ import annotations

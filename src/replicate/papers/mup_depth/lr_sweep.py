@@ -7,8 +7,8 @@ between CPUs stay far below every printed number (large-LR training amplifies fl
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
