@@ -85,3 +85,22 @@ def test_a_float_key_off_in_its_last_bits_still_matches():
     fresh = pub.assign(eta=np.nextafter(pub.eta.to_numpy(), 2.0))
     assert rerun.compare_table(fresh, pub, spec) == "agrees (3 rows)"
     assert rerun.compare_table(pub.assign(eta=pub.eta * 1.01), pub, spec).startswith("differs")
+
+
+def test_an_early_table_check_compares_the_rows_made_so_far(book):
+    part = _runs()[lambda d: d.depth == 2].drop(columns="depth")
+    assert rerun.compare_early(part, REG, "nb", "runs", "cpu", depth=2).endswith("agrees (2 rows)")
+    part.loc[0, "lam1"] *= 1.01
+    assert "differs: lam1 at depth 2, seed 0" in rerun.compare_early(part, REG, "nb", "runs", "cpu", depth=2)
+    assert rerun.compare_early(part, REG, "nb", "runs", "cpu", dry_run=True).startswith("nothing to compare")
+
+
+def test_a_spike_in_one_seed_moves_single_rows_but_not_the_median_over_seeds():
+    runs = pd.DataFrame({"epoch": [1] * 4 + [2] * 4, "seed": [0, 1, 2, 3] * 2,
+                         "acc": [0.88, 0.88, 0.87, 0.89, 0.79, 0.88, 0.87, 0.89]})
+    rerun_ = runs.assign(acc=runs.acc.where(runs.index != 4, 0.874))  # the spike gone on another float path
+    rows = rerun.Table("runs", keys=("epoch", "seed"), columns={"acc": 0.1})
+    assert rerun.compare_table(rerun_, runs, rows).startswith("differs: acc at epoch 2, seed 0")
+    medians = rerun.Table("runs", keys=("epoch", "seed"), columns={"acc": 0.1}, median_over="seed")
+    assert rerun.compare_table(rerun_, runs, medians) == "agrees (2 rows, medians over seed)"
+    assert rerun.compare_table(runs.assign(acc=runs.acc / 2), runs, medians).startswith("differs: acc at epoch")

@@ -99,6 +99,10 @@ plots.headline(fig, "jelassi2023-mup-depth-headline")
 # Left: RMS Δz^(L) against depth, one line per width, with the note's L^(3/2) (black dashed) anchored at L = 2.
 # Right: against width, one line per depth, with the note's flat line at the deepest depth.
 
+# %% tags=["remove-cell"]
+# NBVAL_CHECK_OUTPUT
+print(rerun.compare_early(coord, REGISTRY, "lr-sweep", "coordinate-check", scale, dry_run=dry_run))
+
 # %% [markdown]
 # Fitted exponents of RMS Δz^(L) (half those of M = RMS², arithmetic mean over networks, 95 % bootstrap over
 # networks), per parametrisation: in depth at each width and in width at each depth. Depth-μP's depth exponent is

@@ -138,6 +138,10 @@ plt.show()
 # paper predicts the small LR near 1 on the first three panels from the first epochs, the large LR at chance until
 # the anneal (grey, when this arm runs past it) and near 1 after it.
 
+# %% tags=["remove-cell"]
+# NBVAL_CHECK_OUTPUT
+print(rerun.compare_early(runs, REGISTRY, "patch", "runs", scale, dry_run=dry_run, arm="official"))
+
 # %% [markdown]
 # ## The deviation: a stronger patch, chosen by a declared rule
 #

@@ -12,10 +12,14 @@ A notebook's last cell prints `compare(...)`: one line per claims row and per ke
                 Such a row's verdict may differ on another CPU without a regression; it prints "agrees (on an
                 edge)" whenever its value agrees, on every machine, so the printed line is the same.
     key table:  every `Table.columns` value within its relative tolerance (keys matched by `Table.keys`).
+
+A key table the notebook computes early can also be checked where it is made (`compare_early`): a regression
+there fails nbval at that cell, and `make regressions` (pytest -x) stops the rerun there.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -44,6 +48,8 @@ class Table:
     columns: Mapping[str, float]
     reason: str = ""
     atol: float = 1e-12
+    median_over: str | None = None  # a key (the seeds) to take the median over first: chaotic runs whose single
+    # rows jump with the float path (an instability spike in one seed) while their median over seeds does not
 
 
 def published_dir(chapter: str, scale: str) -> Path | None:
@@ -106,6 +112,9 @@ def compare_table(fresh: pd.DataFrame, pub: pd.DataFrame, spec: Table) -> str:
     keys = list(spec.keys)
     if len(fresh) != len(pub):
         return f"differs: {len(fresh)} rows vs published {len(pub)}"
+    if spec.median_over:
+        keys.remove(spec.median_over)
+        fresh, pub = (df.groupby(keys, as_index=False)[list(spec.columns)].median() for df in (fresh, pub))
     fresh, pub = _rounded_keys(fresh, keys), _rounded_keys(pub, keys)
     both = pub.merge(fresh, on=keys, how="outer", suffixes=("_pub", "_new"), indicator=True)
     if (both["_merge"] != "both").any():
@@ -118,7 +127,23 @@ def compare_table(fresh: pd.DataFrame, pub: pd.DataFrame, spec: Table) -> str:
             i = int(np.argmax(np.where(same_nan, err, np.inf)))
             where = ", ".join(f"{k} {both[k].iloc[i]}" for k in keys)
             return f"differs: {col} at {where}: {b[i]:.6g} vs published {a[i]:.6g} (rtol {rtol:g})"
-    return f"agrees ({len(pub)} rows)"
+    return f"agrees ({len(pub)} rows{f', medians over {spec.median_over}' if spec.median_over else ''})"
+
+
+def compare_early(fresh: pd.DataFrame, registry: Registry, notebook: str, name: str, scale: str, *,
+                  dry_run: bool = False, **where: object) -> str:
+    """The nbval-checked line of one key table as soon as the notebook has it: `fresh` against the published
+    `<notebook>.<name>.csv` rows whose columns equal `where` (the rows this part of the notebook computes)."""
+    spec = next(t for t in registry.tables[notebook] if t.name == name)
+    pub_dir, file = published_dir(registry.chapter, scale), f"{notebook}.{name}.csv"
+    if dry_run or pub_dir is None or not (pub_dir / file).exists():
+        return f"nothing to compare: no published {file} at scale {scale}" + (" (dry run)" * dry_run)
+    pub = pd.read_csv(pub_dir / file)
+    for column, value in where.items():
+        pub = pub[pub[column] == value]
+    fresh = pd.read_csv(io.StringIO(fresh.assign(**where)[list(pub.columns)].to_csv(index=False)))  # as if written
+    part = f" ({', '.join(f'{k} {v}' for k, v in where.items())})" if where else ""
+    return f"table {file + part:<42} {compare_table(fresh, pub.reset_index(drop=True), spec)}"
 
 
 def compare(rows: Sequence[Row], registry: Registry, scale: str, results_dir: str | os.PathLike, *,

@@ -61,8 +61,8 @@ FAULTS: dict[str, Fault] = {
                                      depth_ignored, "depth-μP's L^-3/2 learning-rate factor dropped"),
     "uv-eta-x2": Fault("book/lewkowycz2020-catapult/uv-model.ipynb", "replicate.papers.catapult.uv:uv_trajectories",
                        eta_doubled, "the uv model trained at twice the learning rate it reports"),
-    # the patch notebook (230 s of CPU) rather than synthetic (~560 s; the same fault runs through the real
-    # run_synth in tests/test_large_lr.py); `make regressions`' wall time moved only 709 → 673 s, set by lr-sweep
+    # the patch notebook rather than synthetic (~560 s; the same fault runs through the real run_synth in
+    # tests/test_large_lr.py): its rerun stops at the official arm's early table check (~50 s of its 300)
     "patch-large-lr-removed": Fault("book/li-wei-ma2019-large-lr/patch.ipynb", "replicate.papers.large_lr:run_patch",
                                     large_lr_removed, "the large-LR arm trained at the small LR (mechanism removed)"),
     "exp-lr-initial-buffer-skipped": Fault("book/li-arora2020-exp-lr/equivalence.ipynb",

@@ -231,13 +231,18 @@ REGISTRY = Registry(
                                    "deterministic number of this notebook is checked finer, a few-pp change is left "
                                    "to the claims rows."),),
         "patch": (Table("runs", keys=("arm", "schedule", "seed_idx", "epoch"),
-                        columns={"clean_acc": 0.1, "train_loss": 0.15},
-                        reason="clean test accuracy and training loss of every (arm, schedule, seed, epoch): up to "
-                               "736 SGD steps with momentum; measured 2026-12-02 under ATEN_CPU_CAPABILITY=default "
-                               "MKL_CBWR=COMPATIBLE against the default path (official arm, large LR, seed 0, 15 "
-                               "epochs): at most 0.7 % (accuracy) and 0.5 % (loss) relative, so 0.1 and 0.15 "
-                               "relative survive another CPU and catch a broken run; finer changes are left to "
-                               "the claims rows."),),
+                        columns={"clean_acc": 0.1, "train_loss": 0.15}, median_over="seed_idx",
+                        reason="clean test accuracy and training loss of every (arm, schedule, epoch), median over "
+                               "the inits: up to 736 SGD steps with momentum. Measured 2026-12-02 under "
+                               "ATEN_CPU_CAPABILITY=default MKL_CBWR=COMPATIBLE against the default path (official "
+                               "arm, large LR, seed 0, 15 epochs): at most 0.7 % (accuracy) and 0.5 % (loss) "
+                               "relative. The stronger patch's large LR is chaotic (2026-12-03, its 4 inits × 47 "
+                               "epochs on three other paths): single rows moved up to 11 % (accuracy: an instability "
+                               "spike of one init at epoch 10, 0.794 published, 0.874–0.880 elsewhere) and 34 % "
+                               "(loss), their medians over the inits at most 1.0 % and 8.5 %. So medians are "
+                               "compared: 0.1 and 0.15 relative survive another CPU and catch a broken run (the "
+                               "large LR removed moves the large arm's loss several-fold); finer changes are left "
+                               "to the claims rows."),),
     },
     history=("2026-11-30, before the final cpu run of `synthetic`: the first cpu run read 'fitted' as the first "
              "logged crossing of 0.9 and the precondition values at the single anneal step. The clustered-only "
@@ -309,5 +314,15 @@ REGISTRY = Registry(
              "gap-linear's expect 0.02 → 0.05 (the smallest gap we call the paper's effect; 2 pp is a few test "
              "points and cannot be told from 0 with 6 units); gap-mixed made a diagnostic (implied by gap-linear: "
              "80 % of the mix carries Q, fitted by both schedules at the end). The rival-injection fault "
-             "(`synthetic-large-lr-removed`) now sets η_large = η_small in the config `run_synth` receives."),
+             "(`synthetic-large-lr-removed`) now sets η_large = η_small in the config `run_synth` receives.\n"
+             "2026-12-03, after a run (issue 30): `make nbval-portable` (2 threads, torch's default kernels, MKL's "
+             "compatible GEMM) failed `patch` on its runs table: the stronger patch's large-LR clean accuracy of "
+             "init 0 at epoch 10 read 0.874 against 0.794 published (rtol 0.1), an instability spike of one init "
+             "in the published run that the other float path does not have. The stronger patch rerun on three "
+             "paths (that one, `make nbval`'s stand-in float path, default kernels with MKL's compatible GEMM at "
+             "one thread): single rows of the large arm moved up to 11 % (accuracy) and 34 % (loss), their medians "
+             "over the 4 inits at most 1.0 % and 8.5 %. The runs table is now compared as medians over inits per (arm, schedule, epoch) "
+             "(`Table.median_over`), with its declared tolerances (0.1, 0.15) unchanged; the official arm's rows "
+             "are also checked where they are made (`rerun.compare_early`). No claim, tolerance or verdict "
+             "changed."),
 )
