@@ -46,9 +46,10 @@ unit: $(BIN)/.installed
 
 NBVAL_WORKERS ?= 2
 ## re-execute every notebook at its stored parameters into a fresh scratch folder (never a sweep cache from an
-## earlier run, never into book/) and compare the checked outputs with the stored ones
+## earlier run, never into book/) and compare the checked outputs with the stored ones. A cell may run 2 h: the
+## longest (eta-star's sweep, ~11 min here) ran past nbval's default 2000 s under nbval-portable on a busy machine
 NBVAL = scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && REPLICATE_RESULTS_ROOT="$$scratch" \
-	$(BIN)/python -m pytest --nbval-lax --sanitize-with .nbval-sanitize.cfg -n $(NBVAL_WORKERS) --dist loadscope --no-loadscope-reorder -q -p no:cacheprovider $$($(BIN)/python tests/nbval_order.py)
+	$(BIN)/python -m pytest --nbval-lax --nbval-cell-timeout=7200 --sanitize-with .nbval-sanitize.cfg -n $(NBVAL_WORKERS) --dist loadscope --no-loadscope-reorder -q -p no:cacheprovider $$($(BIN)/python tests/nbval_order.py)
 ## make nbval: that, under another float path than the publishing machine's, whatever CPU runs it, at no measurable
 ## cost (tests/floatpath: torch's default ATen kernels, whose random normals and log-softmax round differently, and
 ## every .sum added in two parts split at an odd index): a published number that does not reproduce here is
@@ -86,7 +87,7 @@ browser: $(BIN)/.installed
 ## make notebooks: execute every notebook at its stored parameters (cpu) into its .ipynb, publishing its results
 ## into book/<chapter>/results (REPLICATE_PUBLISH=1: the only writer of published results)
 notebooks: $(BIN)/.installed
-	rm -f book/*/results/*.sweep.csv
+	rm -f book/*/results/*.sweep.*
 	for nb in $(NOTEBOOKS); do \
 	  $(BIN)/jupytext --to ipynb -q "$$nb" && \
 	  (cd "$$(dirname "$$nb")" && REPLICATE_PUBLISH=1 REPLICATE_PROGRESS=0 $(abspath $(BIN))/papermill --no-progress-bar "$$(basename "$${nb%.py}").ipynb" "$$(basename "$${nb%.py}").ipynb" 2>&1 | grep -v WARNING) || exit 1; \

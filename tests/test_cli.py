@@ -197,7 +197,7 @@ def test_ctrl_c_or_sigterm_keeps_finished_points_with_one_line(book, tmp_path, s
                              "--output", str(tmp_path)], cwd=book, env=QUIET, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 150
-    while time.time() < deadline and not any(len(f.read_text().splitlines()) > 3 for f in tmp_path.glob("*.sweep.csv")):
+    while time.time() < deadline and not any(len(f.read_text().splitlines()) > 3 for f in tmp_path.glob("*.sweep.jsonl")):
         time.sleep(0.2)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
@@ -266,7 +266,7 @@ def test_all_then_publish(book):
     names = {p.name for p in dest.iterdir()}
     assert {"nb.claims.csv", "nb.points.csv", "nb.provenance.json", "nb.ipynb", "fake-figure.png",
             "published.json"} <= names
-    assert not any(n.endswith(".sweep.csv") for n in names)
+    assert not any(".sweep." in n for n in names)
     assert json.loads((dest / "published.json").read_text())["notebooks"] == ["nb"]
     assert "no finished notebook" in one_line(replicate("publish", "--scale", "paper", cwd=book, env=env))
     wrong = replicate("publish", "--scale", "paper", "--source", str(book / "runs" / "gpu"), cwd=book, env=env)

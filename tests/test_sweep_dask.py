@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from sweep_points import slow_point, train_point
 
-from replicate import results, sweep
+from replicate import sweep, sweep_file
 
 distributed = pytest.importorskip("distributed")
 
@@ -59,15 +59,15 @@ def test_the_clis_executor_runs_a_sweep_without_a_default_client(client, tmp_pat
     as the address itself: both ran into "No clients found" before the sweep made its client current."""
     local = sweep.run_sweep(POINTS, train_point, None, progress=False)
     with sweep.executor_from("dask", client.scheduler.address) as c:
-        pd.testing.assert_frame_equal(sweep.run_sweep(POINTS, train_point, tmp_path / "a.csv", progress=False,
+        pd.testing.assert_frame_equal(sweep.run_sweep(POINTS, train_point, tmp_path / "a.jsonl", progress=False,
                                                       executor=c), local)
-    pd.testing.assert_frame_equal(sweep.run_sweep(POINTS, train_point, tmp_path / "b.csv", progress=False,
+    pd.testing.assert_frame_equal(sweep.run_sweep(POINTS, train_point, tmp_path / "b.jsonl", progress=False,
                                                   executor=client.scheduler.address), local)
 
 
 def test_dask_gives_the_in_process_table(client, tmp_path):
-    local = sweep.run_sweep(POINTS, train_point, tmp_path / "local.csv", progress=False)
-    dask = sweep.run_sweep(POINTS, train_point, tmp_path / "dask.csv", progress=False, executor=client)
+    local = sweep.run_sweep(POINTS, train_point, tmp_path / "local.jsonl", progress=False)
+    dask = sweep.run_sweep(POINTS, train_point, tmp_path / "dask.jsonl", progress=False, executor=client)
     pd.testing.assert_frame_equal(dask, local)  # same rows, same numbers, same order
     assert len(local) == 20 * len(POINTS)
     # by address, points given in another order: each point's numbers do not depend on worker or order
@@ -75,21 +75,21 @@ def test_dask_gives_the_in_process_table(client, tmp_path):
     by_key = ["lr", "seed", "step"]
     pd.testing.assert_frame_equal(shuffled.sort_values(by_key, ignore_index=True),
                                   local.sort_values(by_key, ignore_index=True))
-    on_disk = results.read_table(tmp_path / "dask.csv")  # written in completion order, same content
+    on_disk = sweep_file.read_table(tmp_path / "dask.jsonl")  # written in completion order, same content
     pd.testing.assert_frame_equal(on_disk.sort_values(by_key, ignore_index=True),
-                                  results.read_table(tmp_path / "local.csv").sort_values(by_key, ignore_index=True))
+                                  sweep_file.read_table(tmp_path / "local.jsonl").sort_values(by_key, ignore_index=True))
 
 
 def test_worker_error_propagates_and_finished_points_are_kept(client, tmp_path):
-    path = tmp_path / "sweep.csv"
+    path = tmp_path / "sweep.jsonl"
     fn = functools.partial(slow_point, marks=str(tmp_path), seconds=0.0)
     with pytest.raises(ValueError, match="bad point"):
         sweep.run_sweep([{"i": i} for i in (1, 2, 3, -1)], fn, path, progress=False, executor=client)
-    assert set(results.read_table(path)["i"]) <= {1, 2, 3}
+    assert set(sweep_file.read_table(path)["i"]) <= {1, 2, 3}
 
 
 def test_killed_worker_sweep_completes_once_per_point(client, tmp_path):
-    marks, path = tmp_path / "marks", tmp_path / "sweep.csv"
+    marks, path = tmp_path / "marks", tmp_path / "sweep.jsonl"
     marks.mkdir()
     points = [{"i": i} for i in range(10)]
     killed: list[int] = []
@@ -109,43 +109,44 @@ def test_killed_worker_sweep_completes_once_per_point(client, tmp_path):
     calls = starts(marks)
     assert len(calls) > len(points)  # the killed worker's point ran again elsewhere ...
     assert list(table["i"]) == list(range(10)) and list(table["y"]) == [i * i for i in range(10)]
-    on_disk = results.read_table(path)  # ... and is recorded once
+    on_disk = sweep_file.read_table(path)  # ... and is recorded once
     assert sorted(on_disk["i"]) == list(range(10)) and not on_disk["i"].duplicated().any()
 
 
 def test_coordinator_stopped_then_rerun_skips_finished_points(client, tmp_path, monkeypatch):
-    path = tmp_path / "sweep.csv"
+    path = tmp_path / "sweep.jsonl"
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir(), second.mkdir()
     points = [{"i": i} for i in range(8)]
     saved = []
 
-    def write_then_stop(table, p):  # Ctrl-C in the coordinator right after its third point is saved
-        results.write_table(table, p)
+    def write_then_stop(p, key, rows):  # Ctrl-C in the coordinator right after its third point is saved
+        append(p, key, rows)
         saved.append(1)
         if len(saved) == 3:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(sweep, "write_table", write_then_stop)
+    append = sweep_file.append
+    monkeypatch.setattr(sweep_file, "append", write_then_stop)
     with pytest.raises(KeyboardInterrupt):
         sweep.run_sweep(points, functools.partial(slow_point, marks=str(first), seconds=0.2), path,
                         progress=False, executor=client)
     monkeypatch.undo()
-    finished = set(results.read_table(path)["i"])
+    finished = set(sweep_file.read_table(path)["i"])
     assert len(finished) == 3
 
     table = sweep.run_sweep(points, functools.partial(slow_point, marks=str(second), seconds=0.2), path,
                             progress=False, executor=client)
     assert sorted(i for i, _ in starts(second)) == sorted(set(range(8)) - finished)  # only unfinished points ran
     assert list(table["i"]) == list(range(8)) and list(table["y"]) == [i * i for i in range(8)]
-    assert len(results.read_table(path)) == 8
+    assert len(sweep_file.read_table(path)) == 8
 
 
 def test_failed_points_recorded_on_dask_like_in_process(client, tmp_path):
     fn = functools.partial(slow_point, marks=str(tmp_path), seconds=0.0)
     points = [{"i": i} for i in (1, -1, 2)]
-    dask = sweep.run_sweep(points, fn, tmp_path / "d.csv", progress=False, executor=client, on_error="record")
-    local = sweep.run_sweep(points, fn, tmp_path / "l.csv", progress=False, on_error="record")
+    dask = sweep.run_sweep(points, fn, tmp_path / "d.jsonl", progress=False, executor=client, on_error="record")
+    local = sweep.run_sweep(points, fn, tmp_path / "l.jsonl", progress=False, on_error="record")
     pd.testing.assert_frame_equal(dask, local)
     assert dask["error"].tolist()[1] == "ValueError: bad point" and dask["error"].isna().tolist() == [True, False, True]
 

@@ -275,18 +275,22 @@ def identity(text: Path, scale: str, values: dict, device: str | None) -> str:
 
 def finished_points(folder: Path) -> int:
     """Points finished (no error) in the sweep files of folder."""
-    from replicate.results import read_table
-    from replicate.sweep import ERROR, KEY
+    from replicate.sweep_file import ERROR
 
-    n = 0
-    for f in folder.glob("*.sweep.csv"):
+    return sum(ERROR not in f for records in _sweep_records(folder) for f in records.values())
+
+
+def _sweep_records(folder: Path) -> list[dict]:
+    """The stored points (key → rows) of each readable sweep file in folder."""
+    from replicate import sweep_file
+
+    found = []
+    for f in folder.glob(f"*{sweep_file.SUFFIX}"):
         try:
-            t = read_table(f, dtype={KEY: str, ERROR: str})
-        except Exception:  # noqa: BLE001 - a count for a message; an unreadable file counts 0
+            found.append(sweep_file.read(f)[0])
+        except (OSError, ValueError):  # a count for a message; an unreadable file counts 0
             continue
-        if KEY in t:
-            n += t.loc[t[ERROR].isna(), KEY].nunique() if ERROR in t else t[KEY].nunique()
-    return n
+    return found
 
 
 def summary(text: Path, out_dir: Path, started: float, scale: str) -> None:
@@ -302,7 +306,7 @@ def summary(text: Path, out_dir: Path, started: float, scale: str) -> None:
         for r in rows.itertuples():
             print(f"  {r.id:<46} {r.verdict:<27} {r.ours}")
     new = lambda p: p.stat().st_mtime >= started - 1  # noqa: E731
-    tables = sorted(p.name for p in out_dir.glob(f"{text.stem}.*.csv") if not p.name.endswith(".sweep.csv"))
+    tables = sorted(p.name for p in out_dir.glob(f"{text.stem}.*.csv"))
     figures = sorted(p.name for p in out_dir.iterdir() if p.suffix in FIGURES and new(p))
     print(f"notebook: {out_dir / (text.stem + '.ipynb')}")
     print(f"tables:   {out_dir}/ {' '.join(tables) or '(none)'}")
@@ -505,15 +509,9 @@ def check_output(out_dir: Path, root: Path) -> None:
 
 def failed_points(folder: Path) -> int:
     """Points recorded with an error in the sweep files of folder (a run with any is not finished)."""
-    from replicate.results import read_table
-    from replicate.sweep import ERROR, KEY
+    from replicate.sweep_file import ERROR
 
-    n = 0
-    for f in folder.glob("*.sweep.csv"):
-        t = read_table(f, dtype={KEY: str, ERROR: str})
-        if ERROR in t and KEY in t:
-            n += t.loc[t[ERROR].notna(), KEY].nunique()
-    return n
+    return sum(ERROR in f for records in _sweep_records(folder) for f in records.values())
 
 
 def run_all(args, root: Path) -> int:
@@ -573,7 +571,7 @@ def cmd_publish(args) -> int:
         shutil.rmtree(dest, ignore_errors=True)
         dest.mkdir(parents=True)
         files = [p for t in texts for p in folder.glob(f"{t.stem}.*")
-                 if p.suffix in (".csv", ".json", ".ipynb") and not p.name.endswith((".sweep.csv", ".run.json"))]
+                 if p.suffix in (".csv", ".json", ".ipynb") and not p.name.endswith(".run.json")]
         files += [p for p in folder.iterdir() if p.suffix in FIGURES]
         for p in files:
             shutil.copy2(p, dest / p.name)

@@ -1,4 +1,4 @@
-"""Tidy result tables on disk: atomic writes with the user's umask, read back, append.
+"""Tidy result tables on disk: atomic writes with the user's umask, read back.
 
 A write goes to `.<name>.<pid>.<random>.tmp` in the same folder and is renamed over the table, so a crash
 never leaves half a table. A process killed mid-write (SIGKILL, SIGTERM) leaves its temp file; the next write of
@@ -40,8 +40,8 @@ def clean_stale_temps(path: str | os.PathLike) -> int:
     return removed
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Write a CSV atomically (temp file in the same folder + rename): a crash never leaves half a table.
+def write_atomic(path: str | os.PathLike, text: str) -> Path:
+    """Write text to path atomically (temp file in the same folder + rename): a crash never leaves half a file.
 
     The file gets the mode a plain `open(path, "w")` would (0666 less the umask), not mkstemp's 0600.
     """
@@ -52,7 +52,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
         with os.fdopen(fd, "w") as f:
-            df.to_csv(f, index=False)
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -60,14 +60,12 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     return path
 
 
-def read_table(path: str | os.PathLike, dtype: dict | None = None) -> pd.DataFrame:
+def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a CSV atomically (`write_atomic`)."""
+    return write_atomic(path, df.to_csv(index=False))
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
     """Read a table written by `write_table`; an absent file is an empty table."""
     path = Path(path)
-    return pd.read_csv(path, dtype=dtype) if path.exists() and path.stat().st_size else pd.DataFrame()
-
-
-def append_rows(path: str | os.PathLike, rows: pd.DataFrame) -> pd.DataFrame:
-    """Append rows to the table at path (rewritten atomically); returns the whole table."""
-    table = pd.concat([read_table(path), rows], ignore_index=True) if len(rows) else read_table(path)
-    write_table(table, path)
-    return table
+    return pd.read_csv(path) if path.exists() and path.stat().st_size else pd.DataFrame()

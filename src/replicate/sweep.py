@@ -1,13 +1,13 @@
 """Resumable sweeps: each finished point is saved as it goes; a rerun skips finished points.
 
-A point is a dict of parameters; its key is its `key` fields, stored on disk as one canonical JSON column
-(`sweep_key`), so that 1 and 1.0, None and "007" survive the CSV round trip. The results table holds the
-point's fields and whatever its function returned (a dict of scalars, or a DataFrame of rows each stamped with
-the point's fields). Points run in this process or as tasks on a Dask cluster (`replicate.executors`); either
-way only this process writes, atomically, under a lock file (one writer per sweep file), so an interruption
-(Ctrl-C, a killed job) loses at most the points in flight, and a point is recorded once even if its task was
-retried. The returned table lists the points in the order given, whatever order they finished in, with the
-point's fields exactly as given.
+A point is a dict of parameters; its key is the canonical JSON of its `key` fields (1 ≠ 1.0 ≠ "1"). The
+results table holds the point's fields and whatever its function returned (a dict of scalars, or a DataFrame of
+rows each stamped with the point's fields). Points run in this process or as tasks on a Dask cluster
+(`replicate.executors`); either way only this process writes, under a lock file (one writer per sweep file),
+appending each finished point as one typed line (`replicate.sweep_file`: a resumed point reads back with its
+types), so an interruption (Ctrl-C, a killed job) loses at most the points in flight, and a point is recorded
+once even if its task was retried. The returned table lists the points in the order given, whatever order they
+finished in, with the point's fields exactly as given.
 
 `sweep_path` names the file after everything that changes a point's numbers (config, base seed, data, the
 library's code), so a changed run recomputes and an unchanged one resumes; each stored key also carries
@@ -36,15 +36,15 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from replicate import sweep_file
+from replicate.sweep_file import ERROR
 from replicate.executors import Executor, executor_from, run_points
-from replicate.results import clean_stale_temps, pid_alive, read_table, write_table
+from replicate.results import clean_stale_temps, pid_alive
 from replicate.runtime import show_progress
 
 __all__ = ["SweepLocked", "code_digest", "data_digest", "executor_from", "point_key", "point_seed", "run_sweep",
            "sweep_path", "writer_lock"]
 
-KEY = "sweep_key"  # the canonical JSON of the point's key fields, on disk only
-ERROR = "error"  # the failure message of a point recorded with on_error="record" (NaN for a finished point)
 
 
 class SweepLocked(RuntimeError):
@@ -103,13 +103,13 @@ def data_digest(data: Any) -> str:
 
 
 def sweep_path(results_dir: str | os.PathLike, name: str, config: Any, *, seed: int, data: Any = None) -> Path:
-    """`<results_dir>/<name>.<digest>.sweep.csv`, the digest covering the resolved config, the base seed, the
+    """`<results_dir>/<name>.<digest>.sweep.jsonl`, the digest covering the resolved config, the base seed, the
     data's content and the library's code: change any of them and the sweep recomputes; change none and it
     resumes."""
     h = hashlib.sha256()
     for part in (repr(config), repr(operator.index(seed)), data_digest(data), code_digest()):
         h.update(part.encode() + b"\0")
-    return Path(results_dir) / f"{name}.{h.hexdigest()[:12]}.sweep.csv"
+    return Path(results_dir) / f"{name}.{h.hexdigest()[:12]}{sweep_file.SUFFIX}"
 
 
 def _plain(value: Any) -> Any:
@@ -199,16 +199,16 @@ def writer_lock(path: str | os.PathLike) -> Iterator[Path]:
         lock.unlink(missing_ok=True)
 
 
-def _read_sweep(path: Path | None, identity: str) -> pd.DataFrame:
-    """The sweep table at `path`, less the stale rows (those of another point-function identity)."""
+def _stored(path: Path | None, identity: str) -> dict[str, pd.DataFrame]:
+    """The points stored at `path` under this point-function identity; the file is compacted first when it holds
+    anything else (stale points of another identity, replaced lines, a line torn by a kill)."""
     if path is None:
-        return pd.DataFrame({KEY: pd.Series(dtype=str)})
-    table = read_table(path, dtype={KEY: str, ERROR: str})
-    if table.empty:
-        return pd.DataFrame({KEY: pd.Series(dtype=str)})
-    if KEY not in table:
-        raise ValueError(f"{path} has no {KEY} column: it was written by an older version; move it away to rerun")
-    return table[table[KEY].str.endswith(f"#{identity}")].reset_index(drop=True)
+        return {}
+    records, clean = sweep_file.read(path)
+    current = {k: f for k, f in records.items() if k.endswith(f"#{identity}")}
+    if not clean or len(current) < len(records):
+        sweep_file.compact(path, current)
+    return current
 
 
 @dataclasses.dataclass(frozen=True)
@@ -229,19 +229,19 @@ class _Recording:
             return _Failure(" ".join(f"{type(err).__name__}: {err}".split())[:500])
 
 
-def _rows(point: Mapping[str, Any], out: Any, key: str) -> pd.DataFrame:
+def _rows(point: Mapping[str, Any], out: Any) -> pd.DataFrame:
     if isinstance(out, _Failure):
-        return pd.DataFrame([{**point, ERROR: out.message, KEY: key}])
+        return pd.DataFrame([{**point, ERROR: out.message}])
     names = set(out.columns if isinstance(out, pd.DataFrame) else out)
-    if names & {ERROR, KEY}:
-        raise ValueError(f"a sweep point's result may not have a column named {sorted(names & {ERROR, KEY})[0]!r}: "
-                         f"the sweep keeps it for failures and keys; rename it")
+    if ERROR in names:
+        raise ValueError(f"a sweep point's result may not have a column named {ERROR!r}: the sweep keeps it for "
+                         "failures; rename it")
     if isinstance(out, pd.DataFrame) and out.empty:
         raise ValueError("a sweep point returned an empty table: it would never count as finished (return one row, "
                          "e.g. with a count of 0)")
     if isinstance(out, pd.DataFrame):
-        return out.assign(**{f: [v] * len(out) for f, v in point.items()}, **{KEY: key})
-    return pd.DataFrame([{**point, **out, KEY: key}])
+        return out.assign(**{f: [v] * len(out) for f, v in point.items()})
+    return pd.DataFrame([{**point, **out}])
 
 
 def run_sweep(
@@ -276,15 +276,12 @@ def run_sweep(
     key = list(key) if key is not None else list(points[0])
     identity = point_function_identity(fn)
     keys = [f"{point_key(p, key)}#{identity}" for p in points]
-    order = {k: i for i, k in enumerate(keys)}
-    if len(order) != len(points):
+    if len(set(keys)) != len(points):
         raise ValueError(f"sweep points are not unique in their key fields {key}")
     path = Path(path) if path is not None else None
     with writer_lock(path) if path is not None else nullcontext():
-        table = _read_sweep(path, identity)
-        failed_before = set(table.loc[table[ERROR].notna(), KEY]) if ERROR in table else set()
-        finished = set(table[KEY]) - failed_before
-        todo = [i for i, k in enumerate(keys) if k not in finished]
+        frames = _stored(path, identity)
+        todo = [i for i, k in enumerate(keys) if k not in frames or ERROR in frames[k]]  # failed points run again
         call = _Recording(fn) if on_error == "record" else fn
         names = [f"{desc}[{','.join(map(str, (points[i][f] for f in key)))}]" for i in todo]
         seen, failures = set(), []
@@ -294,11 +291,9 @@ def run_sweep(
                 i = todo[j]
                 if keys[i] in seen:  # a retried task's second result
                     continue
-                rows = _rows(points[i], out, keys[i])
-                kept = table[table[KEY] != keys[i]]
-                table = pd.concat([kept, rows], ignore_index=True) if len(kept) else rows
+                frames[keys[i]] = _rows(points[i], out)
                 if path is not None:
-                    write_table(table, path)
+                    sweep_file.append(path, keys[i], frames[keys[i]])
                 seen.add(keys[i])
                 if isinstance(out, _Failure):
                     failures.append(out.message)
@@ -307,16 +302,15 @@ def run_sweep(
     if failures:
         print(f"{desc}: {len(failures)} of {len(todo)} points failed (their rows hold the error; a rerun retries "
               f"them). First: {failures[0]}", file=sys.stderr)
-    return _in_point_order(table, points, keys, order, with_error=on_error == "record")
+    return _in_point_order(frames, points, keys, with_error=on_error == "record")
 
 
-def _in_point_order(table: pd.DataFrame, points: list[dict], keys: list[str], order: dict[str, int],
+def _in_point_order(frames: dict[str, pd.DataFrame], points: list[dict], keys: list[str],
                     with_error: bool) -> pd.DataFrame:
-    """The rows of the given points, in point order, each point's fields as given (not as the CSV read them)."""
-    table = table[table[KEY].isin(order)]
-    rank = table[KEY].map(order).to_numpy()
-    table = table.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
-    owners = [points[order[k]] for k in table[KEY]]
+    """The rows of the given points, in point order, each point's fields as given."""
+    done = [(p, frames[k]) for p, k in zip(points, keys) if k in frames]
+    table = pd.concat([f for _, f in done], ignore_index=True)
+    owners = [p for p, f in done for _ in range(len(f))]
     for f in dict.fromkeys(f for p in points for f in p):
         values = [p.get(f) for p in owners]
         numbers = all(isinstance(v, (int, float, np.number)) for v in values)  # else kept as objects: None, "007"
@@ -327,4 +321,4 @@ def _in_point_order(table: pd.DataFrame, points: list[dict], keys: list[str], or
         table = table.drop(columns=ERROR)
     if ERROR in table:  # last, whichever point finished first (column order must not depend on timing)
         table = table[[c for c in table if c != ERROR] + [ERROR]]
-    return table.drop(columns=KEY)
+    return table
