@@ -99,6 +99,20 @@ def test_the_books_own_pages_refuse_what_they_cannot_do(tmp_path, args, message)
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("args, message", [
+    (["book/lewkowycz2020-catapult/uv-model", "-p", "seeds", "-3"], "uv-model: seeds must be > 0 and finite; got -3"),
+    (["book/lewkowycz2020-catapult/relu-networks", "--dry-run", "-p", "lr_factors", "[-1.0]"],
+     "relu-networks: lr_factors must be > 0 and finite"),
+    (["book/jelassi2023-mup-depth/lr-sweep", "-p", "depths", "[]"], "lr-sweep: depths must not be empty"),
+])
+def test_a_value_the_notebooks_config_refuses_is_refused_before_any_kernel(tmp_path, args, message):
+    """The CLI validates the notebook's own config (its presets, read from the notebook's source) with the -p values
+    before papermill starts a kernel: no "running" line, no output folder."""
+    out = replicate("run", *args, "--output", str(tmp_path / "out"), cwd=ROOT, env=QUIET)
+    assert message in one_line(out) and "running" not in out.stdout
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("typo, meant", [("uv-modle", "book/lewkowycz2020-catapult/uv-model"),
                                          ("lewkowycz2020-catapult/relu", "book/lewkowycz2020-catapult/relu-networks"),
                                          ("book/lewkowicz2020-catapult/uv-model", "book/lewkowycz2020-catapult/uv-model")])

@@ -4,10 +4,8 @@ paper presets resolve, report a memory estimate (the gpu presets within 80 GiB),
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +14,7 @@ import pytest
 import torch
 from fake_book import make, replicate
 
-from replicate import data, ensemble, losses, models, scales, sharpness, sweep
+from replicate import cli, data, ensemble, losses, models, scales, sharpness, sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
@@ -109,17 +107,9 @@ def test_notebook_computes_on_cuda(text, tmp_path):
 # --- presets of every notebook (CPU only) --------------------------------------------------------------------------
 
 def notebook_presets(text: Path) -> tuple[dict, dict | None]:
-    """The preset dict and dry-run overrides a notebook passes to `scales.resolve` (read from its source)."""
-    source = text.read_text()
-    aliases = {m.group(2) or m.group(1): m.group(1)
-               for m in re.finditer(r"from replicate\.papers import (\w+)(?: as (\w+))?", source)}
-    call = re.search(r"scales\.resolve\(\s*(\w+)\.(\w+)", source)
-    assert call, f"{text.name} calls no scales.resolve(<module>.<PRESETS>, ...)"
-    module = importlib.import_module(f"replicate.papers.{aliases[call.group(1)]}")
-    dry = re.search(r"dry_overrides\s*=\s*(\w+)\.(\w+)", source[call.start():])
-    dry_overrides = getattr(importlib.import_module(f"replicate.papers.{aliases[dry.group(1)]}"), dry.group(2)) \
-        if dry else None
-    return getattr(module, call.group(2)), dry_overrides
+    found = cli.notebook_presets(text)
+    assert found, f"{text.name} calls no scales.resolve(<module>.<PRESETS>, ...)"
+    return found
 
 
 @pytest.mark.parametrize("scale", ["gpu", "paper"])

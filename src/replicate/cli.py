@@ -104,6 +104,44 @@ def parameters(text_path: Path) -> dict[str, dict]:
     return {p.name: p._asdict() for p in _infer_parameters(read_text_notebook(text_path), name="python3")}
 
 
+def notebook_presets(text_path: Path) -> tuple[dict, dict | None] | None:
+    """The preset dict and dry-run overrides the notebook passes to `scales.resolve(<module>.<PRESETS>, ...)`, read
+    from its source (None for a page that resolves no preset: the scorecard, the registry)."""
+    import importlib
+    import re
+
+    source = text_path.read_text()
+    aliases = {m.group(2) or m.group(1): m.group(1)
+               for m in re.finditer(r"from replicate\.papers import (\w+)(?: as (\w+))?", source)}
+    call = re.search(r"scales\.resolve\(\s*(\w+)\.(\w+)", source)
+    if not call or call.group(1) not in aliases:
+        return None
+    module = importlib.import_module(f"replicate.papers.{aliases[call.group(1)]}")
+    dry = re.search(r"dry_overrides\s*=\s*(\w+)\.(\w+)", source[call.start():])
+    dry_overrides = getattr(importlib.import_module(f"replicate.papers.{aliases[dry.group(1)]}"), dry.group(2)) \
+        if dry and dry.group(1) in aliases else None
+    return getattr(module, call.group(2)), dry_overrides
+
+
+def check_config(text_path: Path, scale: str, values: dict) -> None:
+    """The notebook's config at `scale` with the -p values that name its fields, validated here, before any kernel
+    starts (every notebook passes its parameters to `scales.resolve` under their own names); the memory check
+    stays in the run."""
+    import dataclasses
+
+    from replicate import scales
+
+    found = notebook_presets(text_path)
+    if found is None:
+        return
+    presets = found[0]
+    fields = {f.name for config in presets.values() for f in dataclasses.fields(config)}
+    try:
+        scales.configure(presets, scale, {k: v for k, v in values.items() if k in fields})
+    except scales.ParameterError as err:
+        raise UsageError(f"{text_path.stem}: {err}") from None
+
+
 def find_notebook(name: str, root: Path) -> Path:
     """The book notebook `name` names (with or without book/ and .py); nothing outside the book."""
     known = notebooks(root / "book")
@@ -487,6 +525,8 @@ def cmd_run(args) -> int:
         raise UsageError(f"{text.stem} has no scale: it renders the published results; drop --scale")
     if args.executor and "executor" not in known:
         raise UsageError(f"{text.stem} runs no sweep: it takes no --executor")
+    if "scale" in known:
+        check_config(text, args.scale, values)
     out_dir = (Path(args.output) if args.output else root / "runs" / args.scale / text.parent.name).resolve()
     return run_one(text, values, known, args, out_dir)
 

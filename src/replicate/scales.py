@@ -68,20 +68,16 @@ def one_of(name: str, value: Any, allowed: Sequence[Any]) -> None:
         raise ParameterError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}")
 
 
-def resolve(
+def configure(
     presets: Mapping[str, C],
     scale: str,
     overrides: Mapping[str, Any] | None = None,
     *,
     dry_run: bool = False,
     dry_overrides: Mapping[str, Any] | None = None,
-) -> C:
-    """Preset for `scale`, with the non-None `overrides` applied, then validated.
-
-    `dry_run` applies `dry_overrides` last (one step on a few examples, the model sizes kept), so that a
-    `paper` preset can be checked on a CPU in seconds. The config's own `validate()` is called if present; a
-    config with `memory_bytes()` is checked against the memory of the run's device (`check_memory`).
-    """
+) -> tuple[C, C]:
+    """(the real run's config, the config to run): the preset for `scale` with the non-None `overrides` applied,
+    then `dry_overrides` for a dry run; both validated (ParameterError), no memory check (`resolve` adds it)."""
     check_scale(scale)
     if scale not in presets:
         raise ParameterError(f"scale {scale!r} is not defined for this notebook; it has {', '.join(presets)}")
@@ -110,6 +106,24 @@ def resolve(
                     raise ParameterError(f"{f.name} must not be empty")
         if hasattr(checked, "validate"):
             checked.validate()
+    return full, config
+
+
+def resolve(
+    presets: Mapping[str, C],
+    scale: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    dry_run: bool = False,
+    dry_overrides: Mapping[str, Any] | None = None,
+) -> C:
+    """Preset for `scale`, with the non-None `overrides` applied, then validated (`configure`).
+
+    `dry_run` applies `dry_overrides` last (one step on a few examples, the model sizes kept), so that a
+    `paper` preset can be checked on a CPU in seconds. The config's own `validate()` is called if present; a
+    config with `memory_bytes()` is checked against the memory of the run's device (`check_memory`).
+    """
+    full, config = configure(presets, scale, overrides, dry_run=dry_run, dry_overrides=dry_overrides)
     if hasattr(full, "memory_bytes"):  # a dry run reports the full run's estimate, and refuses nothing
         check_memory(full, refuse=not dry_run)
     return config
