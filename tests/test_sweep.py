@@ -242,6 +242,33 @@ def test_a_second_live_writer_is_refused_and_a_dead_ones_lock_taken_over(tmp_pat
     assert len(table) == 1 and not path.with_name("s.jsonl.lock").exists()
 
 
+@pytest.mark.parametrize("owner, taken", [
+    ("{ppid}@{host} {start}", False),  # a live process, the one that took the lock: refused
+    ("{ppid}@{host} 98765432109", True),  # its pid now names a process started at another time: taken over
+    ("{ppid}@{host}", False),  # no start recorded (cannot tell): refused
+    ("{ppid}@another-host {start}", False),  # another host's process (cannot look): refused
+    ("", False), ("garbage", False),
+])
+def test_a_lock_is_taken_over_only_when_its_owner_is_provably_gone(tmp_path, owner, taken):
+    """A lock names its process and when it started, so a pid reused by another process does not hold the sweep
+    forever; whatever cannot be proved gone is refused with one line naming the file to remove."""
+    import socket
+
+    ppid = os.getppid()
+    start = results.process_start(ppid)
+    assert start is not None and start != "98765432109"
+    path = tmp_path / "s.jsonl"
+    lock = path.with_name("s.jsonl.lock")
+    lock.write_text(owner.format(ppid=ppid, host=socket.gethostname(), start=start) + "\n")
+    if taken:
+        assert len(sweep.run_sweep([{"i": 1}], lambda p: {"y": 1}, path, progress=False)) == 1
+        assert not lock.exists()
+    else:
+        with pytest.raises(sweep.SweepLocked) as err:
+            sweep.run_sweep([{"i": 1}], lambda p: {"y": 1}, path, progress=False)
+        assert f"remove {lock.resolve()}" in str(err.value) and "\n" not in str(err.value)
+
+
 # --- kills leave no litter; modes follow the umask ----------------------------------------------------------------
 
 WRITER = """

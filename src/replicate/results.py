@@ -25,6 +25,17 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def process_start(pid: int) -> str | None:
+    """When process pid started (clock ticks since boot, from /proc/<pid>/stat: the kernel's own record, so a reused
+    pid reads differently), or None where /proc cannot tell (not Linux, no such process). By hand: psutil comes only
+    with the optional Dask extra."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22, counted after the parenthesised command name
+
+
 def _temp_files(path: Path) -> list[Path]:
     return list(path.parent.glob(f".{path.name}.*.tmp"))
 

@@ -39,7 +39,7 @@ from tqdm import tqdm
 from replicate import sweep_file
 from replicate.sweep_file import ERROR
 from replicate.executors import Executor, executor_from, run_points
-from replicate.results import clean_stale_temps, pid_alive
+from replicate.results import clean_stale_temps, pid_alive, process_start
 from replicate.runtime import show_progress
 
 __all__ = ["SweepLocked", "code_digest", "data_digest", "executor_from", "point_key", "point_seed", "run_sweep",
@@ -159,10 +159,12 @@ _HELD: set[Path] = set()  # lock files this process holds
 
 @contextmanager
 def writer_lock(path: str | os.PathLike) -> Iterator[Path]:
-    """Hold `<path>.lock` (created with O_EXCL, holding "pid@host") for the block: one writer per sweep file.
+    """Hold `<path>.lock` (created with O_EXCL, holding "pid@host start": the process and when it started) for the
+    block: one writer per sweep file.
 
-    A lock left by a dead process on this host is taken over (and the temp files it left are removed); one held
-    by a live process raises SweepLocked.
+    A lock left by a dead process on this host, or by a process whose pid now belongs to another one (its start
+    differs), is taken over (and the temp files it left are removed); one held by a live process raises SweepLocked,
+    whose message names the file to remove if the owner is gone (a lock from another host, or an unreadable one).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,17 +178,14 @@ def writer_lock(path: str | os.PathLike) -> Iterator[Path]:
                 owner = lock.read_text().strip()
             except FileNotFoundError:  # released meanwhile: try again
                 continue
-            pid, _, where = owner.partition("@")
-            stale = where == host and pid.isdigit() and (
-                not pid_alive(int(pid)) or (int(pid) == os.getpid() and lock not in _HELD))
-            if not stale:
+            if not _stale(owner, host, lock):
                 raise SweepLocked(f"{path.name} is being written by process {owner or '(no owner recorded)'}; one "
                                   f"writer at a time: wait for it or stop it; if no such process is running, "
                                   f"remove {lock}") from None
             lock.unlink(missing_ok=True)
             continue
         with os.fdopen(fd, "w") as f:
-            f.write(f"{os.getpid()}@{host}\n")
+            f.write(f"{os.getpid()}@{host} {process_start(os.getpid()) or '?'}\n")
         break
     else:
         raise SweepLocked(f"could not take the lock {lock.name}")
@@ -197,6 +196,20 @@ def writer_lock(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         _HELD.discard(lock)
         lock.unlink(missing_ok=True)
+
+
+def _stale(owner: str, host: str, lock: Path) -> bool:
+    """Whether the lock's owner ("pid@host start") is gone: on this host, its pid is dead, is this process's own
+    without holding the lock, or now names a process started at another time."""
+    ident, _, start = owner.partition(" ")
+    pid, _, where = ident.partition("@")
+    if where != host or not pid.isdigit():
+        return False
+    pid = int(pid)
+    if not pid_alive(pid) or (pid == os.getpid() and lock not in _HELD):
+        return True
+    now = process_start(pid)
+    return start not in ("", "?") and now is not None and now != start
 
 
 def _stored(path: Path | None, identity: str) -> dict[str, pd.DataFrame]:
