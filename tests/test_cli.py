@@ -204,6 +204,43 @@ INTERRUPTIBLE = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal
                  "runpy.run_module('replicate', run_name='__main__', alter_sys=True)")
 
 
+def finished_lines(folder: Path) -> int:
+    """Points saved so far in folder's sweep files (one line each)."""
+    return sum(len(f.read_text().splitlines()) for f in folder.glob("*.sweep.jsonl"))
+
+
+def kernels(pid: int) -> list[int]:
+    """The ipykernel processes among pid's descendants (from /proc)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        for child in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
+            todo.append(int(child))
+            if b"ipykernel" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(int(child))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the kernel through /proc")
+def test_a_killed_kernel_ends_the_run_with_one_line_and_keeps_finished_points(book, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "replicate", "run", "ch/nb", "-p", "n", "50", "-p", "pause", "0.3",
+                             "--output", str(tmp_path)], cwd=book, env=QUIET, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 150
+    while time.time() < deadline and not finished_lines(tmp_path) > 3:
+        time.sleep(0.2)
+    (kernel,) = kernels(proc.pid)
+    os.kill(kernel, signal.SIGKILL)  # as the OOM killer would
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in err, err[-2000:]
+    line = next(x for x in err.splitlines() if "kernel died" in x)
+    kept = int(line.split("died (killed, or out of memory); ")[1].split()[0])
+    assert 3 <= kept <= finished_lines(tmp_path)  # a line torn by the kill is not a finished point
+    rerun = replicate("run", "ch/nb", "-p", "n", "50", "-p", "pause", "0.0", "--output", str(tmp_path), cwd=book,
+                      env=QUIET)
+    assert rerun.returncode == 0 and list(pd.read_csv(tmp_path / "nb.points.csv")["i"]) == list(range(50))
+
+
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_ctrl_c_or_sigterm_keeps_finished_points_with_one_line(book, tmp_path, sig, code):
     parent = (signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, []))
@@ -211,7 +248,7 @@ def test_ctrl_c_or_sigterm_keeps_finished_points_with_one_line(book, tmp_path, s
                              "--output", str(tmp_path)], cwd=book, env=QUIET, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 150
-    while time.time() < deadline and not any(len(f.read_text().splitlines()) > 3 for f in tmp_path.glob("*.sweep.jsonl")):
+    while time.time() < deadline and not finished_lines(tmp_path) > 3:
         time.sleep(0.2)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
