@@ -150,6 +150,16 @@ def test_list_shows_notebooks_in_book_order_with_published_times_and_parameters(
     assert re.search(r"eta-star  \(published: cpu \d+ s on ", out.stdout)
 
 
+def test_list_into_a_reader_that_stops_early_ends_quietly():
+    """`replicate list | head -1`: no BrokenPipeError traceback when the reader closes the pipe."""
+    proc = subprocess.Popen([sys.executable, "-m", "replicate", "list"], cwd=ROOT, env=QUIET, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout.readline().startswith(b"book/")
+    proc.stdout.close()
+    assert "Traceback" not in proc.stderr.read().decode()
+    proc.wait(60)
+
+
 def test_python_dash_m_replicate_works(book):
     out = subprocess.run([sys.executable, "-m", "replicate", "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and "publish" in out.stdout

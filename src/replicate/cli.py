@@ -653,6 +653,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ParameterError) as err:
         print(f"replicate: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `replicate list | head`: the reader left; stop quietly (Python's documented recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt as stop:
         # Exit at once: at a normal interpreter shutdown asyncio would print the dead kernel's never-retrieved
         # task exception (a traceback) after our one line.
