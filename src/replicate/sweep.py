@@ -37,14 +37,13 @@ import torch
 from tqdm import tqdm
 
 from replicate import sweep_file
-from replicate.sweep_file import ERROR
 from replicate.executors import Executor, executor_from, run_points
 from replicate.results import clean_stale_temps, pid_alive, process_start
 from replicate.runtime import show_progress
+from replicate.sweep_file import ERROR
 
 __all__ = ["SweepLocked", "code_digest", "data_digest", "executor_from", "point_key", "point_seed", "run_sweep",
            "sweep_path", "writer_lock"]
-
 
 
 class SweepLocked(RuntimeError):
