@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from replicate.losses import cross_entropy, mse
-from replicate.sharpness import curvature_operator, lanczos, top_eigenvalues
+from replicate.eigensolvers import lanczos
+from replicate.sharpness import curvature_operator, top_eigenvalues
 
 F64 = torch.float64
 

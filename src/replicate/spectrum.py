@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from replicate.sharpness import LossFn, _check, curvature_operator, lanczos
+from replicate.eigensolvers import lanczos
+from replicate.sharpness import LossFn, _check, curvature_operator
 
 TRACE_METHODS = ("hutch++", "hutchinson")
 
