@@ -76,8 +76,9 @@ def test_dask_gives_the_in_process_table(client, tmp_path):
     pd.testing.assert_frame_equal(shuffled.sort_values(by_key, ignore_index=True),
                                   local.sort_values(by_key, ignore_index=True))
     on_disk = sweep_file.read_table(tmp_path / "dask.jsonl")  # written in completion order, same content
+    in_process = sweep_file.read_table(tmp_path / "local.jsonl")
     pd.testing.assert_frame_equal(on_disk.sort_values(by_key, ignore_index=True),
-                                  sweep_file.read_table(tmp_path / "local.jsonl").sort_values(by_key, ignore_index=True))
+                                  in_process.sort_values(by_key, ignore_index=True))
 
 
 def test_worker_error_propagates_and_finished_points_are_kept(client, tmp_path):
