@@ -104,3 +104,15 @@ def test_a_spike_in_one_seed_moves_single_rows_but_not_the_median_over_seeds():
     medians = rerun.Table("runs", keys=("epoch", "seed"), columns={"acc": 0.1}, median_over="seed")
     assert rerun.compare_table(rerun_, runs, medians) == "agrees (2 rows, medians over seed)"
     assert rerun.compare_table(runs.assign(acc=runs.acc / 2), runs, medians).startswith("differs: acc at epoch")
+
+
+@pytest.mark.parametrize("shift, plain, chaotic", [(1.14, False, True), (1.6, False, False), (0.5, True, True)])
+def test_a_chaotic_row_is_compared_as_a_second_estimate(shift, plain, chaotic):
+    """MNIST α − β under make nbval-portable moved 1.14 published half-widths (−0.83 → −1.59, a fresh draw of
+    training noise): within √2 half-widths for a `chaotic` claim, beyond one for any other; 1.6 differs for both."""
+    pub = pd.Series({"value": -0.8, "ci_low": -1.5, "ci_high": -0.1, "n": 27, "tol_low": 5.0, "tol_high": 6.0,
+                     "verdict": "not testable", "ours": "", "power": 0.5, "false_pass": 0.5})
+    fresh = pub.copy()
+    fresh["value"] = -0.8 - shift * 0.7
+    for flag, agrees in ((False, plain), (True, chaotic)):
+        assert rerun.compare_row(fresh, pub, chaotic=flag).startswith("agrees") == agrees, (shift, flag)

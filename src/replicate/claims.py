@@ -66,7 +66,9 @@ class Claim:
     rival_name: its value under the named rival the row must tell apart; controls: how both were chosen.
     A diagnostic declares neither and is never judged. rerun_rtol: the relative tolerance `rerun.compare` allows
     a value with no sampling interval whose float-path noise is measured to be larger than rounding (a ratio of
-    differences of tiny steps), stated in the registry's history.
+    differences of tiny steps), stated in the registry's history. chaotic: the value is made of threshold events of
+    chaotic trainings (η* of large-LR runs), so a rerun on another float path is a fresh draw of the seeds' training
+    noise and `rerun.compare` compares it as a second estimate (the reason in the registry's history).
     """
 
     id: str
@@ -87,6 +89,7 @@ class Claim:
     rival_name: str = ""
     controls: str = ""
     rerun_rtol: float = math.nan  # a value with no sampling interval that is ill-conditioned: its rerun tolerance
+    chaotic: bool = False  # a rerun is a fresh draw of its training noise: compared as a second estimate
 
     def __post_init__(self):
         lo, hi = self.tol

@@ -9,6 +9,7 @@ every network with w ≥ 16d, its search bracketed the edge and the majority suc
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from replicate.claims import Claim, Registry
@@ -67,10 +68,21 @@ TABLES = {
               reason="λ1 at init (plain, preconditioned): deterministic up to float-path rounding (~1e-6)"),),
 }
 
+# Rows made of η* (the eta-star searches, and sharpness-at-init's η*–λ1 rows, which read the same trainings): η* is a
+# threshold event of large-LR training, whose outcome near the edge flips with the last bit, so a rerun on another
+# float path is a fresh draw of the seeds' training noise (history of 2026-12-03; `rerun.CHAOTIC_FRACTION`).
+ETA_STAR_ROWS = ("iyer2023.eta-lambda.spearman", "iyer2023.eta-lambda.not-inverse")
+
+
+def _chaotic(claims: tuple[Claim, ...]) -> tuple[Claim, ...]:
+    return tuple(dataclasses.replace(c, chaotic=True) if c.notebook == "eta-star" or c.id in ETA_STAR_ROWS else c
+                 for c in claims)
+
+
 REGISTRY = Registry(
     chapter=CHAPTER,
     title="Maximal initial learning rates in deep ReLU networks",
-    claims=(
+    claims=_chaotic((
         _bracket("gaussian", "two Gaussians, cross-entropy, input at 0.01η"),
         _bracket("gaussian-full-input", "two Gaussians, cross-entropy, input at the full η"),
         _bracket("gaussian-mse", "two Gaussians, MSE, input at 0.01η"),
@@ -149,7 +161,7 @@ REGISTRY = Registry(
               controls="expect 0.5: s = p/q = −0.5 for the exponent row's p = −0.5 and q = 1 (eq. 4–5); rival 0: "
                        "η* = c/λ1; both simulated with the run's per-seed log-sd of η*, the search's grid and the "
                        "run's λ1 (|s + 1| is bounded at 0: no location shift)"),
-    ),
+    )),
     history=("2026-11-30, display resolutions only (no tolerance, no verdict): under `make nbval-portable` (2 "
              "threads, default kernels) every verdict of `eta-star` held, but five printed fits moved by one to "
              "three steps (e.g. MNIST R² 0.75 → 0.90, Gaussian exponent −0.9 → −0.8): the majority search's η* of "
@@ -181,6 +193,16 @@ REGISTRY = Registry(
              "chosen after seeing those numbers. (c) The cpu grid spans d·w 64–2048 (×32: widths 32–256, d·w ≤ 2048) "
              "instead of 256–1024, and three networks with w < 16d are searched and shown as the diagnostic "
              "`gaussian.narrow`. No tolerance moved; the equal-product rival's name now gives its α − β on the cpu "
-             "grid's pairs."),
+             "grid's pairs.\n"
+             "2026-12-03, rerun comparison of the η* rows (issue 30), decided after seeing a failing rerun (so not "
+             "blind): under `make nbval-portable` (2 threads, default kernels, MKL's compatible GEMM) on the "
+             "publishing CPU, `mnist.depth-vs-width` came out −1.59 against the published −0.83 [−1.71, −0.37]: "
+             "1.14 published half-widths away, beyond the rerun tolerance of one half-width, with every other row of "
+             "the chapter within it. Nothing regressed: the inits are the same, but η* is a threshold event of "
+             "large-LR training whose outcome near the edge flips with the last bit, so a rerun on another float path "
+             "is a fresh draw of the seeds' training noise, and two such estimates differ by up to √2 × the 95 % "
+             "half-width (19 times in 20). Every row made of η* (the eta-star rows, and `eta-lambda.spearman` and "
+             "`eta-lambda.not-inverse`, which read the same trainings) is now compared that way (`chaotic`); no "
+             "tolerance, value or verdict moved. The portable value lies inside the published interval."),
     tables=TABLES,
 )
