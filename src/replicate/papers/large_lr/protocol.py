@@ -126,7 +126,7 @@ PATCH_PRESETS = {
     "paper": PatchRunConfig(dataset="cifar-10", model="wrn", n_train=None, n_test=None, n_patch_only=1000,
                             patch_size=7, epochs=60, anneal_epoch=30, seeds=3, strong_seeds=3),
 }
-PATCH_DRY_RUN = {"n_train": 8, "n_test": 8, "n_final_test": 8, "n_patch_only": 8, "batch_size": 8, "epochs": 1,
+PATCH_DRY_RUN = {"n_train": 8, "n_test": 2, "n_final_test": 2, "n_patch_only": 2, "batch_size": 8, "epochs": 1,
                  "anneal_epoch": 1, "seeds": 1, "official_epochs": 1, "strong_seps": (0.5,), "strong_seeds": 1}
 
 
