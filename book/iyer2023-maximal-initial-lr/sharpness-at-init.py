@@ -168,7 +168,8 @@ if not dry_run:
     claims.write(rows, CHAPTER, "sharpness-at-init", scale, out,
                  overrides=dict(depths=depths, widths=widths, seeds=seeds, n_sharp=n_sharp))
 claims.glue_counts(rows, "sharpness-at-init-verdicts")
-_ = claims.glue_numbers(rows)
+# the input layer's share of λ1: how far the preconditioned λ1 (input layer at 0.01η) is below the plain one
+_ = claims.glue_numbers(rows, {"input-share": f"{100 * (1 - lam.lam1_pre / lam.lam1).abs().max():.1f} %"})
 
 # %% tags=["remove-input"]
 claims_html.display(rows, CHAPTER)
