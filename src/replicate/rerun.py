@@ -35,8 +35,9 @@ from replicate.runtime import repository_root
 
 RERUN_FRACTION = 1.0  # of the published 95 % half-width (≈ 2 s.e.): a regression larger than that differs
 DETERMINISTIC_RTOL = 1e-6  # a zero-width interval (a closed form, a float64 identity): float-path rounding only
-CHAOTIC_FRACTION = math.sqrt(2)  # two independent estimates with the published s.e. differ by ≤ √2 × 1.96 s.e.
-# 19 times in 20: a chaotic claim's rerun (large-LR trainings whose outcome at η* flips with the last bit) is such a draw
+# two independent estimates with the published s.e. differ by ≤ √2 × 1.96 s.e. 19 times in 20: a chaotic claim's rerun
+# (large-LR trainings whose outcome at η* flips with the last bit) is such a second draw
+CHAOTIC_FRACTION = math.sqrt(2)
 EDGE_POWER, EDGE_FALSE_PASS = 0.1, 0.05  # calibration numbers this close to POWER / FALSE_PASS may flip
 
 

@@ -68,15 +68,15 @@ TABLES = {
               reason="λ1 at init (plain, preconditioned): deterministic up to float-path rounding (~1e-6)"),),
 }
 
-# Rows made of η* (the eta-star searches, and sharpness-at-init's η*–λ1 rows, which read the same trainings): η* is a
-# threshold event of large-LR training, whose outcome near the edge flips with the last bit, so a rerun on another
-# float path is a fresh draw of the seeds' training noise (history of 2026-12-03; `rerun.CHAOTIC_FRACTION`).
-ETA_STAR_ROWS = ("iyer2023.eta-lambda.spearman", "iyer2023.eta-lambda.not-inverse")
+# Rows made of η* (every eta-star row, and sharpness-at-init's η*–λ1 rows listed here, which read its trainings):
+# η* is a threshold event of large-LR training, whose outcome near the edge flips with the last bit, so a rerun on
+# another float path is a fresh draw of the seeds' training noise (history of 2026-12-03; `rerun.CHAOTIC_FRACTION`).
+OTHER_ETA_STAR_ROWS = ("iyer2023.eta-lambda.spearman", "iyer2023.eta-lambda.not-inverse")
 
 
 def _chaotic(claims: tuple[Claim, ...]) -> tuple[Claim, ...]:
-    return tuple(dataclasses.replace(c, chaotic=True) if c.notebook == "eta-star" or c.id in ETA_STAR_ROWS else c
-                 for c in claims)
+    made_of_eta = lambda c: c.notebook == "eta-star" or c.id in OTHER_ETA_STAR_ROWS  # noqa: E731
+    return tuple(dataclasses.replace(c, chaotic=True) if made_of_eta(c) else c for c in claims)
 
 
 REGISTRY = Registry(
